@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TwoStepConfig(AppConfig):
+    name = "drf_twostep"
+    verbose_name = _("2-Step Verification")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks, schema  # noqa: F401  (registers checks and schema extensions)

@@ -1,0 +1,76 @@
+"""Values that shape the database and the wire. They are not settings."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    """Every machine-readable error code of the HTTP contract (docs/API.md)."""
+
+    INVALID = "invalid"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    PASSWORD_INCORRECT = "password_incorrect"
+    INVALID_CODE = "invalid_code"
+    CODE_ALREADY_USED = "code_already_used"
+    INVALID_RECOVERY_CODE = "invalid_recovery_code"
+    INVALID_CHALLENGE = "invalid_challenge"
+    CHALLENGE_EXPIRED = "challenge_expired"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    METHOD_DOES_NOT_SEND = "method_does_not_send"
+    METHOD_NOT_PENDING = "method_not_pending"
+    METHOD_REQUIRED_BY_ORGANIZATION = "method_required_by_organization"
+    TWO_STEP_NOT_ENABLED = "two_step_not_enabled"
+    TWO_STEP_SETUP_REQUIRED = "two_step_setup_required"
+    TWO_STEP_VERIFICATION_REQUIRED = "two_step_verification_required"
+    NOT_FOUND = "not_found"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    THROTTLED = "throttled"
+
+
+class EventKind(str, Enum):
+    """Kinds of security events recorded for a user."""
+
+    TWO_STEP_ENABLED = "two_step_enabled"
+    TWO_STEP_DISABLED = "two_step_disabled"
+    METHOD_ADDED = "method_added"
+    METHOD_REMOVED = "method_removed"
+    VERIFICATION_SUCCEEDED = "verification_succeeded"
+    VERIFICATION_FAILED = "verification_failed"
+    CODE_REPLAYED = "code_replayed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    RESET_BY_ADMIN = "reset_by_admin"
+    LOCKED_OUT = "locked_out"
+
+
+class MethodKind(str, Enum):
+    AUTHENTICATOR_APP = "authenticator_app"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class MethodStatus(str, Enum):
+    PENDING = "pending"
+    ACTIVE = "active"
+
+
+class LoginStatus(str, Enum):
+    AUTHENTICATED = "authenticated"
+    VERIFICATION_REQUIRED = "verification_required"
+    SETUP_REQUIRED = "setup_required"
+
+
+# Recovery codes: 15 random bytes = 120 bits = 24 base32 characters, shown in groups of four.
+RECOVERY_CODE_BYTES = 15
+RECOVERY_CODE_LENGTH = 24
+RECOVERY_CODE_GROUP = 4
+
+# Login challenges: 32 random bytes (256 bits), sent as urlsafe base64, stored as a SHA-256 digest.
+CHALLENGE_BYTES = 32
+DIGEST_LENGTH = 64
+
+# Session key that marks a Django session as having passed the second step.
+SESSION_VERIFIED_KEY = "_drf_twostep_verified"
+
+METHOD_NAME_MAX_LENGTH = 64

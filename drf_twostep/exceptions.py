@@ -1,0 +1,168 @@
+"""
+Errors of the HTTP contract.
+
+Each error renders as ``{"detail": "...", "code": "..."}`` under any DRF exception handler,
+because its ``detail`` is that dict. ``exception_handler`` adds a ``code`` to DRF's own errors
+too (field validation errors get ``"code": "invalid"``); the package's views use it, and
+projects can set it as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` to get codes everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+
+from .constants import ErrorCode
+
+
+class TwoStepError(exceptions.APIException):
+    """Base class: an error with a stable ``code`` from ``ErrorCode``."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The request could not be completed.")
+    default_code = ErrorCode.INVALID.value
+
+    def __init__(self, detail=None, code=None):
+        detail = self.default_detail if detail is None else detail
+        code = self.default_code if code is None else code
+        super().__init__({"detail": detail, "code": code})
+
+    @property
+    def code(self) -> str:
+        return str(self.detail["code"])
+
+
+class InvalidCredentials(TwoStepError):
+    default_detail = _("Unable to sign in with the username and password provided.")
+    default_code = ErrorCode.INVALID_CREDENTIALS.value
+
+
+class PasswordIncorrect(TwoStepError):
+    default_detail = _("The password is incorrect.")
+    default_code = ErrorCode.PASSWORD_INCORRECT.value
+
+
+class InvalidCode(TwoStepError):
+    default_detail = _(
+        "That code is not valid. Wait for your app to show a fresh code and try again. "
+        "If codes keep failing, check that your device's clock is set automatically."
+    )
+    default_code = ErrorCode.INVALID_CODE.value
+
+
+class CodeAlreadyUsed(TwoStepError):
+    default_detail = _("That code has already been used. Wait for your app to show a new one.")
+    default_code = ErrorCode.CODE_ALREADY_USED.value
+
+
+class InvalidRecoveryCode(TwoStepError):
+    default_detail = _("That recovery code is not valid or has already been used.")
+    default_code = ErrorCode.INVALID_RECOVERY_CODE.value
+
+
+class InvalidChallenge(TwoStepError):
+    default_detail = _("This sign-in attempt is not valid. Please sign in again.")
+    default_code = ErrorCode.INVALID_CHALLENGE.value
+
+
+class ChallengeExpired(TwoStepError):
+    default_detail = _("This sign-in attempt has expired. Please sign in again.")
+    default_code = ErrorCode.CHALLENGE_EXPIRED.value
+
+
+class MethodNotAllowed(TwoStepError):
+    default_detail = _("This kind of 2-Step Verification method is not available.")
+    default_code = ErrorCode.METHOD_NOT_ALLOWED.value
+
+
+class MethodDoesNotSend(TwoStepError):
+    default_detail = _("This method does not send codes. Open your authenticator app instead.")
+    default_code = ErrorCode.METHOD_DOES_NOT_SEND.value
+
+
+class MethodNotPending(TwoStepError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This method is already active.")
+    default_code = ErrorCode.METHOD_NOT_PENDING.value
+
+
+class MethodRequiredByOrganization(TwoStepError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("An organization you belong to requires 2-Step Verification.")
+    default_code = ErrorCode.METHOD_REQUIRED_BY_ORGANIZATION.value
+
+
+class TwoStepNotEnabled(TwoStepError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("2-Step Verification is not turned on.")
+    default_code = ErrorCode.TWO_STEP_NOT_ENABLED.value
+
+
+class TwoStepSetupRequired(TwoStepError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = _("Set up 2-Step Verification to continue.")
+    default_code = ErrorCode.TWO_STEP_SETUP_REQUIRED.value
+
+
+class TwoStepVerificationRequired(TwoStepError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = _("Sign in with 2-Step Verification to continue.")
+    default_code = ErrorCode.TWO_STEP_VERIFICATION_REQUIRED.value
+
+
+class NotFound(TwoStepError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = _("Not found.")
+    default_code = ErrorCode.NOT_FOUND.value
+
+
+class TooManyAttempts(TwoStepError):
+    """Lockout after wrong codes; ``wait`` (seconds) becomes the ``Retry-After`` header."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = _("Too many wrong codes. Try again later.")
+    default_code = ErrorCode.TOO_MANY_ATTEMPTS.value
+
+    def __init__(self, wait, detail=None):
+        super().__init__(detail)
+        self.wait = max(1, math.ceil(wait))
+
+
+# DRF's own errors, given the contract's codes where they differ.
+_DRF_CODES = {
+    "parse_error": ErrorCode.INVALID.value,
+    "throttled": ErrorCode.THROTTLED.value,
+    "not_found": ErrorCode.NOT_FOUND.value,
+}
+
+
+def exception_handler(exc, context):
+    """
+    DRF's exception handler, plus a top-level ``code`` on every error body.
+
+    Field validation errors keep DRF's shape and gain ``"code": "invalid"``; other DRF
+    errors keep ``detail`` and gain their DRF code.
+    """
+    # Imported here: authentication classes import this module while DRF's views load.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, TwoStepError):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        data = response.data
+        if not isinstance(data, dict):
+            data = {"non_field_errors": data}
+        data.setdefault("detail", str(_("Invalid input.")))
+        data["code"] = ErrorCode.INVALID.value
+        response.data = data
+        return response
+    if isinstance(response.data, dict) and "detail" in response.data:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response.data["code"] = _DRF_CODES.get(code, code)
+    return response

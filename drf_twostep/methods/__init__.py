@@ -1,0 +1,35 @@
+"""
+The registry of method kinds, built from ``METHOD_CLASSES``.
+
+``get_method(instance)`` wraps a ``TwoStepMethod`` row in its kind's class; adding a kind
+means adding a module and naming it in the setting.
+"""
+
+from __future__ import annotations
+
+from ..settings import twostep_settings
+
+
+def method_classes() -> dict:
+    """Enabled method classes by kind, in the setting's order."""
+    return {cls.kind: cls for cls in twostep_settings.METHOD_CLASSES}
+
+
+def enabled_kinds() -> list[str]:
+    return list(method_classes())
+
+
+def get_method_class(kind, *, enabled_only=True):
+    """The class for ``kind``, or None. Built-in kinds are known even when not enabled."""
+    classes = method_classes()
+    if kind in classes or enabled_only:
+        return classes.get(kind)
+    from .totp import AuthenticatorAppMethod
+
+    return {AuthenticatorAppMethod.kind: AuthenticatorAppMethod}.get(kind)
+
+
+def get_method(instance):
+    """Wrap a ``TwoStepMethod`` row in its kind's class (``None`` if the kind is disabled)."""
+    cls = get_method_class(instance.kind)
+    return cls(instance) if cls else None

@@ -1,0 +1,49 @@
+"""The interface every method kind implements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from ..models import TwoStepMethod
+
+
+class BaseMethod:
+    """
+    One kind of 2-Step Verification method, wrapped around a ``TwoStepMethod`` row.
+
+    Subclasses set ``kind`` and ``verbose_name`` and implement ``begin_setup`` and ``verify``;
+    methods that deliver codes set ``sends_code`` and implement ``send_code``.
+    """
+
+    kind: ClassVar[str]
+    verbose_name: ClassVar[str]
+    sends_code: ClassVar[bool] = False
+
+    def __init__(self, instance: TwoStepMethod):
+        self.instance = instance
+
+    @classmethod
+    def begin_setup(cls, instance: TwoStepMethod, data: dict) -> dict:
+        """
+        Fill a new, unsaved pending ``instance`` from the validated request ``data``.
+
+        Returns the extra fields of the setup response (for example the setup key); they are
+        shown this once and never again.
+        """
+        raise NotImplementedError
+
+    def verify(self, code: str) -> None:
+        """
+        Accept ``code`` once, or raise ``InvalidCode`` / ``CodeAlreadyUsed``.
+
+        Called inside a transaction with the method row locked; on success the method's
+        replay state is already updated in the database.
+        """
+        raise NotImplementedError
+
+    def send_code(self) -> int:
+        """Deliver a fresh code and return its lifetime in seconds."""
+        from ..exceptions import MethodDoesNotSend
+
+        raise MethodDoesNotSend()

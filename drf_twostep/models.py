@@ -1,0 +1,211 @@
+"""
+Models: a user's methods, recovery codes, login challenges, per-user state and security events.
+
+Behaviour lives in ``services`` and ``methods``; models hold data, small queries and the
+invariants that the database can check.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .constants import DIGEST_LENGTH, METHOD_NAME_MAX_LENGTH, MethodStatus
+
+
+class TwoStepProfile(models.Model):
+    """
+    One row per user who ever set up 2SV: whether it is on, the per-user failure counter and
+    lockout, and the marker of the credential that passed the second step.
+
+    ``enabled`` is kept by ``services`` in step with "has an active method", so enforcement
+    reads one row by primary key.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="two_step",
+        verbose_name=_("user"),
+    )
+    enabled = models.BooleanField(_("enabled"), default=False)
+    enabled_at = models.DateTimeField(_("enabled at"), null=True, blank=True)
+    failed_attempts = models.PositiveIntegerField(_("consecutive failed attempts"), default=0)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    # Keyed digest of the credential issued after the second step (see issuers).
+    verified_credential = models.CharField(max_length=DIGEST_LENGTH, blank=True, editable=False)
+    last_verified_at = models.DateTimeField(_("last verified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("2-Step Verification profile")
+        verbose_name_plural = _("2-Step Verification profiles")
+
+    def __str__(self):
+        return str(self.user)
+
+    def lock_remaining(self, now=None) -> float:
+        """Seconds left on a lockout, 0 when not locked."""
+        if self.locked_until is None:
+            return 0
+        return max(0.0, (self.locked_until - (now or timezone.now())).total_seconds())
+
+
+class TwoStepMethodQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=MethodStatus.ACTIVE.value)
+
+    def pending(self):
+        return self.filter(status=MethodStatus.PENDING.value)
+
+    def for_user(self, user):
+        return self.filter(user=user)
+
+
+class TwoStepMethod(models.Model):
+    """
+    A way for a user to give the second step: an authenticator app, a phone, an email address.
+
+    ``kind`` names a module in ``METHOD_CLASSES``; it has no ``choices`` so that adding a kind
+    needs no migration. ``secret`` is encrypted (``crypto.encrypt``) and never leaves the server
+    after setup. ``last_used_step`` is the last accepted TOTP time step (replay guard).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="two_step_methods",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=32)
+    name = models.CharField(_("name"), max_length=METHOD_NAME_MAX_LENGTH, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        default=MethodStatus.PENDING.value,
+        choices=[(s.value, s.value) for s in MethodStatus],
+    )
+    is_default = models.BooleanField(_("default"), default=False)
+    secret = models.TextField(blank=True, editable=False)
+    destination = models.CharField(_("destination"), max_length=254, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    objects = TwoStepMethodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("2-Step Verification method")
+        verbose_name_plural = _("2-Step Verification methods")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["user", "status"], name="twostep_method_user_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(is_default=True),
+                name="twostep_one_default_method_per_user",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == MethodStatus.ACTIVE.value
+
+    def get_kind_display(self) -> str:
+        from .methods import get_method_class
+
+        cls = get_method_class(self.kind, enabled_only=False)
+        return str(cls.verbose_name) if cls else self.kind
+
+    def pending_expired(self, now=None) -> bool:
+        from .settings import twostep_settings
+
+        if self.is_active:
+            return False
+        lifetime = timedelta(seconds=twostep_settings.PENDING_METHOD_LIFETIME)
+        return self.created_at + lifetime <= (now or timezone.now())
+
+
+class RecoveryCode(models.Model):
+    """
+    A one-time recovery code, stored only as a keyed digest (``crypto.keyed_digest``) and
+    found by it. A used code is deleted and replaced.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="two_step_recovery_codes",
+        verbose_name=_("user"),
+    )
+    digest = models.CharField(max_length=DIGEST_LENGTH, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self):
+        return _("Recovery code of %(user)s") % {"user": self.user}
+
+
+class LoginChallenge(models.Model):
+    """
+    The state between a correct password and the second step. The client holds the opaque
+    challenge; the server stores its SHA-256 digest, the user, which authentication backend
+    accepted the password, when it expires, whether it completed and how many codes failed.
+    """
+
+    digest = models.CharField(max_length=DIGEST_LENGTH, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    backend = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("login challenge")
+        verbose_name_plural = _("login challenges")
+        indexes = [models.Index(fields=["expires_at"], name="twostep_challenge_expires")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SecurityEvent(models.Model):
+    """A line in a user's security log. Rows outlive the method they mention."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="two_step_events",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    # A plain id, not a foreign key, so the record survives the method's removal.
+    method_id = models.BigIntegerField(_("method"), null=True, blank=True)
+    method_kind = models.CharField(_("method kind"), max_length=32, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="twostep_event_user_time")]
+
+    def __str__(self):
+        return f"{self.kind} ({self.user})"

@@ -1,0 +1,177 @@
+"""
+Serializers: input ones validate and normalise, output ones shape responses. None of them
+writes to the database or issues anything.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .constants import METHOD_NAME_MAX_LENGTH, ErrorCode
+from .exceptions import InvalidCode
+from .models import SecurityEvent, TwoStepMethod
+
+
+def normalize_code(value) -> str:
+    """Digits only: spaces and dashes are dropped; anything else is ``invalid_code``."""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise InvalidCode()
+    cleaned = str(value).replace(" ", "").replace("-", "")
+    if not (cleaned.isascii() and cleaned.isdigit()) or not 6 <= len(cleaned) <= 10:
+        raise InvalidCode()
+    return cleaned
+
+
+class CodeField(serializers.Field):
+    """A one-time code; a malformed one raises ``InvalidCode`` (400 ``invalid_code``)."""
+
+    def to_internal_value(self, data):
+        return normalize_code(data)
+
+    def to_representation(self, value):
+        return value
+
+    def validate_empty_values(self, data):
+        # A missing or null code is a wrong code, so the body never holds a "code" field error
+        # beside the top-level "code" of the error.
+        if data is None or (data is serializers.empty and self.required):
+            raise InvalidCode()
+        return super().validate_empty_values(data)
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254, trim_whitespace=False)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class VerifyLoginSerializer(serializers.Serializer):
+    challenge = serializers.CharField(max_length=128)
+    code = CodeField(required=False, help_text=_("The code from the method, e.g. 123456."))
+    method = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    recovery_code = serializers.CharField(required=False, max_length=64)
+
+    def validate(self, attrs):
+        if "code" not in attrs and "recovery_code" not in attrs:
+            raise InvalidCode()
+        return attrs
+
+
+class SendCodeSerializer(serializers.Serializer):
+    challenge = serializers.CharField(max_length=128)
+    method = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class PasswordSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class MethodSetupSerializer(PasswordSerializer):
+    kind = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=METHOD_NAME_MAX_LENGTH, required=False, allow_blank=True)
+
+
+class ConfirmSerializer(serializers.Serializer):
+    code = CodeField()
+
+
+class MethodUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=METHOD_NAME_MAX_LENGTH, required=False)
+    is_default = serializers.BooleanField(required=False)
+
+    def validate_is_default(self, value):
+        if value is not True:
+            raise serializers.ValidationError(_("Make another method the default instead."))
+        return value
+
+
+class RecoveryCodesPdfSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=50
+    )
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+class MethodSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TwoStepMethod
+        fields = ["id", "kind", "name", "status", "is_default", "created_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class MethodSetupResponseSerializer(MethodSerializer):
+    setup_key = serializers.CharField(required=False, help_text=_("Base32 secret in groups of four."))
+    otpauth_uri = serializers.CharField(required=False)
+    qr_code = serializers.CharField(required=False, help_text=_("SVG data URI of otpauth_uri."))
+
+    class Meta(MethodSerializer.Meta):
+        fields = MethodSerializer.Meta.fields + ["setup_key", "otpauth_uri", "qr_code"]
+        read_only_fields = fields
+
+
+class OrganizationRefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class RecoveryCodeCountSerializer(serializers.Serializer):
+    remaining = serializers.IntegerField()
+    total = serializers.IntegerField()
+    created_at = serializers.DateTimeField(allow_null=True)
+
+
+class StatusSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    required = serializers.BooleanField()
+    required_by = OrganizationRefSerializer(many=True)
+    grace_period_ends_at = serializers.DateTimeField(allow_null=True)
+    default_method = serializers.IntegerField(allow_null=True)
+    methods = MethodSerializer(many=True)
+    recovery_codes = RecoveryCodeCountSerializer()
+    server_time = serializers.DateTimeField()
+
+
+class AuthenticatedSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["authenticated", "setup_required"])
+    token = serializers.CharField()
+    two_step = StatusSerializer()
+    recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ChallengeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["verification_required"])
+    challenge = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    methods = MethodSerializer(many=True)
+    default_method = serializers.IntegerField(allow_null=True)
+
+
+class ConfirmResponseSerializer(serializers.Serializer):
+    method = MethodSerializer()
+    recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
+    token = serializers.CharField(allow_null=True)
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(child=serializers.CharField())
+
+
+class SendCodeResponseSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    expires_in = serializers.IntegerField()
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    method = serializers.IntegerField(source="method_id", allow_null=True)
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["kind", "method", "created_at", "ip", "user_agent"]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.ChoiceField(choices=[c.value for c in ErrorCode])

@@ -1,0 +1,470 @@
+"""
+The flows of 2-Step Verification: sign in, verify, set up, confirm, remove, recover.
+
+Views call these and nothing else changes state. Each flow runs in a transaction, takes row
+locks where state is checked and changed, records its security events and sends its signals
+and notifications, once each.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.db import transaction
+from django.utils import timezone
+
+from . import signals
+from .adapter import get_adapter
+from .constants import CHALLENGE_BYTES, SESSION_VERIFIED_KEY, EventKind, LoginStatus, MethodStatus
+from .crypto import digest
+from .exceptions import (
+    ChallengeExpired,
+    CodeAlreadyUsed,
+    InvalidChallenge,
+    InvalidCode,
+    InvalidCredentials,
+    InvalidRecoveryCode,
+    MethodNotAllowed,
+    MethodNotPending,
+    MethodRequiredByOrganization,
+    NotFound,
+    PasswordIncorrect,
+    TooManyAttempts,
+    TwoStepNotEnabled,
+)
+from .issuers import get_issuer, mark_session_verified
+from .methods import get_method, get_method_class, recovery
+from .models import LoginChallenge, RecoveryCode, SecurityEvent, TwoStepMethod, TwoStepProfile
+from .settings import twostep_settings
+
+_NOTIFIED = {
+    EventKind.METHOD_ADDED,
+    EventKind.METHOD_REMOVED,
+    EventKind.RECOVERY_CODE_USED,
+    EventKind.RECOVERY_CODES_REGENERATED,
+    EventKind.TWO_STEP_DISABLED,
+}
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def record_event(user, kind: EventKind, request=None, method=None, **context):
+    """
+    Store a ``SecurityEvent``, send the ``security_event`` signal and, for the kinds users
+    are told about, the notification email (after the transaction commits).
+    """
+    adapter = get_adapter()
+    event = SecurityEvent.objects.create(
+        user=user,
+        kind=kind.value,
+        method_id=getattr(method, "pk", None),
+        method_kind=getattr(method, "kind", ""),
+        ip=adapter.get_client_ip(request),
+        user_agent=adapter.get_user_agent(request),
+    )
+    signals.security_event.send(
+        sender=SecurityEvent, user=user, kind=kind.value, event=event, request=request
+    )
+    if kind in _NOTIFIED:
+        mail_context = {
+            "when": event.created_at,
+            "ip": event.ip or "-",
+            "user_agent": event.user_agent or "-",
+            "method_name": getattr(method, "name", ""),
+            **context,
+        }
+        transaction.on_commit(
+            lambda: adapter.send_notification(user, kind.value, mail_context)
+        )
+    return event
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _check_password(request, user, password):
+    """Re-authentication: the user's own password, through the authentication backends."""
+    credentials = {get_user_model().USERNAME_FIELD: user.get_username(), "password": password}
+    checked = authenticate(getattr(request, "_request", request), **credentials)
+    if checked is None or checked.pk != user.pk:
+        raise PasswordIncorrect()
+
+
+def _profile_for_update(user) -> TwoStepProfile:
+    TwoStepProfile.objects.get_or_create(user=user)
+    return TwoStepProfile.objects.select_for_update().get(user=user)
+
+
+def _user_method(user, method_id, *, lock=False) -> TwoStepMethod:
+    queryset = TwoStepMethod.objects.filter(user=user)
+    if lock:
+        queryset = queryset.select_for_update()
+    try:
+        method_id = int(method_id)
+        if not 0 < method_id < 2**63:
+            raise ValueError(method_id)
+        method = queryset.get(pk=method_id)
+    except (TwoStepMethod.DoesNotExist, TypeError, ValueError):
+        raise NotFound() from None
+    if method.pending_expired():
+        raise NotFound()
+    return method
+
+
+def active_methods(user):
+    return list(TwoStepMethod.objects.active().filter(user=user))
+
+
+def _login_completed(request, user, challenge=None):
+    if challenge is not None:
+        user.backend = challenge.backend
+    user_logged_in.send(sender=user.__class__, request=getattr(request, "_request", request), user=user)
+
+
+# -- signing in ---------------------------------------------------------------------------
+
+
+def login(request, username, password) -> dict:
+    """
+    Check the password. A user with 2SV on gets a challenge and no credential; a user
+    without 2SV gets a credential. Raises ``InvalidCredentials`` whether or not the user exists.
+    """
+    credentials = {get_user_model().USERNAME_FIELD: username, "password": password}
+    user = authenticate(getattr(request, "_request", request), **credentials)
+    if user is None:
+        raise InvalidCredentials()
+    profile = TwoStepProfile.objects.filter(user=user).first()
+    if profile is not None and profile.enabled:
+        return _start_challenge(user)
+    token = get_issuer().issue(request, user, verified=False, profile=profile)
+    _login_completed(request, user)
+    required = get_adapter().is_two_step_required(user)
+    return {
+        "status": (LoginStatus.SETUP_REQUIRED if required else LoginStatus.AUTHENTICATED).value,
+        "token": token,
+        "two_step": status(user),
+    }
+
+
+def _start_challenge(user) -> dict:
+    raw = secrets.token_urlsafe(CHALLENGE_BYTES)
+    lifetime = twostep_settings.CHALLENGE_LIFETIME
+    now = timezone.now()
+    LoginChallenge.objects.create(
+        digest=digest(raw),
+        user=user,
+        backend=getattr(user, "backend", "") or "",
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    methods = active_methods(user)
+    default = next((m for m in methods if m.is_default), methods[0] if methods else None)
+    return {
+        "status": LoginStatus.VERIFICATION_REQUIRED.value,
+        "challenge": raw,
+        "expires_in": lifetime,
+        "methods": methods,
+        "default_method": default.pk if default else None,
+    }
+
+
+def _open_challenge(raw, now, *, lock=True) -> LoginChallenge:
+    """The challenge behind ``raw``; raises if unknown, completed or expired."""
+    if not isinstance(raw, str) or not raw:
+        raise InvalidChallenge()
+    queryset = LoginChallenge.objects.select_related("user")
+    if lock:
+        queryset = queryset.select_for_update()
+    challenge = queryset.filter(digest=digest(raw)).first()
+    if challenge is None or challenge.completed_at is not None:
+        raise InvalidChallenge()
+    if challenge.expires_at <= now:
+        raise ChallengeExpired()
+    return challenge
+
+
+def _check_not_locked(profile, challenge, now):
+    wait = profile.lock_remaining(now)
+    if wait:
+        raise TooManyAttempts(wait)
+    if challenge.failed_attempts >= twostep_settings.MAX_ATTEMPTS_PER_CHALLENGE:
+        raise TooManyAttempts(
+            1, detail=InvalidChallenge.default_detail
+        )
+
+
+def _register_failure(profile, challenge, now) -> bool:
+    """Count a wrong code on the challenge and the user; True if this failure locks the user."""
+    challenge.failed_attempts += 1
+    challenge.save(update_fields=["failed_attempts"])
+    profile.failed_attempts += 1
+    over = profile.failed_attempts - twostep_settings.LOCKOUT_THRESHOLD
+    locked = over >= 0
+    if locked:
+        seconds = min(
+            twostep_settings.LOCKOUT_MAX_SECONDS,
+            twostep_settings.LOCKOUT_BASE_SECONDS * 2 ** min(over, 30),
+        )
+        profile.locked_until = now + timedelta(seconds=seconds)
+    profile.save(update_fields=["failed_attempts", "locked_until"])
+    return locked
+
+
+def verify_login(request, challenge, code=None, method_id=None, recovery_code=None) -> dict:
+    """
+    Complete a login with a code from a method, or with a recovery code.
+
+    Wrong codes count on the challenge and on the user (in the database, so a new login does
+    not reset them) and lock the user out with backoff. Returns the authenticated response;
+    a recovery code's replacement is included as ``recovery_codes``.
+    """
+    now = timezone.now()
+    failure = None
+    with transaction.atomic():
+        login_challenge = _open_challenge(challenge, now)
+        user = login_challenge.user
+        profile = _profile_for_update(user)
+        _check_not_locked(profile, login_challenge, now)
+        method = None
+        replacement = None
+        try:
+            if recovery_code is not None:
+                replacement = recovery.consume(user, recovery_code)
+                if replacement is None:
+                    raise InvalidRecoveryCode()
+            else:
+                method = _login_method(user, method_id)
+                get_method(method).verify(code)
+        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+            failure = exc
+            locked = _register_failure(profile, login_challenge, now)
+        else:
+            login_challenge.completed_at = now
+            login_challenge.save(update_fields=["completed_at"])
+            profile.failed_attempts = 0
+            profile.locked_until = None
+            profile.last_verified_at = now
+            token = get_issuer().issue(request, user, verified=True, profile=profile)
+            profile.save(
+                update_fields=[
+                    "failed_attempts", "locked_until", "last_verified_at", "verified_credential"
+                ]
+            )
+            if recovery_code is not None:
+                record_event(user, EventKind.RECOVERY_CODE_USED, request)
+            record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
+            _login_completed(request, user, login_challenge)
+    if failure is not None:
+        # Recorded outside the block above so that the counters are already committed.
+        kind = (
+            EventKind.CODE_REPLAYED
+            if isinstance(failure, CodeAlreadyUsed)
+            else EventKind.VERIFICATION_FAILED
+        )
+        record_event(user, kind, request, method)
+        if locked:
+            record_event(user, EventKind.LOCKED_OUT, request, method)
+        raise failure
+    response = {
+        "status": LoginStatus.AUTHENTICATED.value,
+        "token": token,
+        "two_step": status(user),
+    }
+    if replacement is not None:
+        response["recovery_codes"] = [replacement]
+    return response
+
+
+def _login_method(user, method_id) -> TwoStepMethod:
+    methods = TwoStepMethod.objects.active().filter(user=user).select_for_update()
+    if method_id is None:
+        method = methods.filter(is_default=True).first() or methods.first()
+    else:
+        method = methods.filter(pk=method_id).first()
+    if method is None or get_method_class(method.kind) is None:
+        raise NotFound()
+    return method
+
+
+def challenge_method(challenge, method_id) -> TwoStepMethod:
+    """The active method ``method_id`` of the user behind an open login challenge."""
+    login_challenge = _open_challenge(challenge, timezone.now(), lock=False)
+    return _login_method(login_challenge.user, method_id)
+
+
+def logout(request) -> None:
+    """Revoke the credential the request was made with."""
+    get_issuer().revoke(request)
+    session = getattr(getattr(request, "_request", request), "session", None)
+    if session is not None:
+        session.pop(SESSION_VERIFIED_KEY, None)
+
+
+# -- managing one's own 2SV ---------------------------------------------------------------
+
+
+def status(user) -> dict:
+    """The status object of API.md for ``user``."""
+    profile = TwoStepProfile.objects.filter(user=user).first()
+    enabled = bool(profile and profile.enabled)
+    methods = [m for m in TwoStepMethod.objects.filter(user=user) if not m.pending_expired()]
+    default = next((m.pk for m in methods if m.is_default and m.is_active), None)
+    codes = list(RecoveryCode.objects.filter(user=user).values_list("created_at", flat=True))
+    adapter = get_adapter()
+    required = adapter.is_two_step_required(user)
+    return {
+        "enabled": enabled,
+        "required": required,
+        "required_by": [],
+        "grace_period_ends_at": None,
+        "default_method": default,
+        "methods": methods,
+        "recovery_codes": {
+            "remaining": len(codes),
+            "total": twostep_settings.RECOVERY_CODE_COUNT if enabled else 0,
+            "created_at": min(codes) if codes else None,
+        },
+        "server_time": timezone.now(),
+    }
+
+
+def begin_setup(request, user, kind, password, name="", **data):
+    """
+    Step one: check the password and create a pending method of ``kind``, replacing an
+    earlier pending one of the same kind. Returns ``(method, fields shown this once)``.
+    """
+    cls = get_method_class(kind)
+    if cls is None:
+        raise MethodNotAllowed()
+    _check_password(request, user, password)
+    with transaction.atomic():
+        TwoStepMethod.objects.pending().filter(user=user, kind=kind).delete()
+        method = TwoStepMethod(user=user, kind=kind, name=name or str(cls.verbose_name))
+        extra = cls.begin_setup(method, data)
+        method.save()
+    return method, extra
+
+
+def confirm_method(request, user, method_id, code) -> dict:
+    """
+    Step two: a valid code makes the method active. The first active method turns 2SV on:
+    recovery codes are issued, the user's other credentials revoked and a fresh one issued.
+    """
+    with transaction.atomic():
+        method = _user_method(user, method_id, lock=True)
+        if method.is_active:
+            raise MethodNotPending()
+        handler = get_method(method)
+        if handler is None:
+            raise MethodNotAllowed()
+        handler.verify(code)
+        now = timezone.now()
+        profile = _profile_for_update(user)
+        has_default = TwoStepMethod.objects.active().filter(user=user, is_default=True).exists()
+        method.status = MethodStatus.ACTIVE.value
+        method.confirmed_at = now
+        method.is_default = not has_default
+        method.save(update_fields=["status", "confirmed_at", "is_default"])
+        record_event(user, EventKind.METHOD_ADDED, request, method)
+        result = {"method": method, "token": None}
+        if not profile.enabled:
+            profile.enabled = True
+            profile.enabled_at = now
+            profile.last_verified_at = now
+            profile.failed_attempts = 0
+            profile.locked_until = None
+            issuer = get_issuer()
+            issuer.revoke_all(user)
+            result["token"] = issuer.issue(request, user, verified=True, profile=profile)
+            profile.save()
+            result["recovery_codes"] = recovery.regenerate(user)
+            mark_session_verified(request)
+            record_event(user, EventKind.TWO_STEP_ENABLED, request, method)
+    return result
+
+
+def update_method(user, method_id, *, name=None, is_default=None) -> TwoStepMethod:
+    """Rename a method and/or make an active method the default (exactly one is)."""
+    with transaction.atomic():
+        method = _user_method(user, method_id, lock=True)
+        fields = []
+        if name is not None:
+            method.name = name
+            fields.append("name")
+        if is_default and not method.is_default:
+            if not method.is_active:
+                raise MethodNotPending(detail=_pending_default_detail())
+            TwoStepMethod.objects.filter(user=user, is_default=True).update(is_default=False)
+            method.is_default = True
+            fields.append("is_default")
+        if fields:
+            method.save(update_fields=fields)
+    return method
+
+
+def _pending_default_detail():
+    from django.utils.translation import gettext
+
+    return gettext("Confirm this method before making it the default.")
+
+
+def remove_method(request, user, method_id, password) -> None:
+    """
+    Delete a method. Deleting the last active one turns 2SV off and deletes the recovery
+    codes, unless 2SV is required of the user; a removed default passes to the oldest active.
+    """
+    _check_password(request, user, password)
+    with transaction.atomic():
+        method = _user_method(user, method_id, lock=True)
+        if not method.is_active:
+            method.delete()
+            return
+        profile = _profile_for_update(user)
+        others = TwoStepMethod.objects.active().filter(user=user).exclude(pk=method.pk)
+        remaining = list(others.order_by("created_at", "pk"))
+        if not remaining and get_adapter().is_two_step_required(user):
+            raise MethodRequiredByOrganization()
+        method_pk = method.pk
+        method.delete()
+        method.pk = method_pk  # for the event record
+        record_event(user, EventKind.METHOD_REMOVED, request, method)
+        if remaining and method.is_default:
+            remaining[0].is_default = True
+            remaining[0].save(update_fields=["is_default"])
+        if not remaining:
+            profile.enabled = False
+            profile.enabled_at = None
+            profile.verified_credential = ""
+            profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
+            RecoveryCode.objects.filter(user=user).delete()
+            record_event(user, EventKind.TWO_STEP_DISABLED, request)
+
+
+def regenerate_recovery_codes(request, user, password) -> list[str]:
+    """Replace all recovery codes of a user with 2SV on; returns the new plain codes."""
+    _check_password(request, user, password)
+    with transaction.atomic():
+        profile = _profile_for_update(user)
+        if not profile.enabled:
+            raise TwoStepNotEnabled()
+        codes = recovery.regenerate(user)
+        record_event(user, EventKind.RECOVERY_CODES_REGENERATED, request)
+    return codes
+
+
+def recovery_codes_pdf(user, codes) -> bytes:
+    """The PDF of ``codes``, which must be the user's current, unused codes."""
+    from .pdf import render_recovery_codes
+
+    if not recovery.are_current(user, codes):
+        raise InvalidRecoveryCode()
+    adapter = get_adapter()
+    return render_recovery_codes(
+        site_name=adapter.get_issuer_name(),
+        account=user.get_username(),
+        codes=[recovery.display(recovery.normalize(code)) for code in codes],
+        date=timezone.localdate(),
+    )

@@ -1,0 +1,143 @@
+"""
+The ``DRF_TWOSTEP`` settings dict, read through ``twostep_settings``.
+
+Projects configure the package with one dict in their Django settings::
+
+    DRF_TWOSTEP = {
+        "ISSUER_NAME": "Demo Clinic",
+        "TOTP_WINDOW": 1,
+    }
+
+Values are looked up lazily on first access and cached; the cache is cleared whenever
+``DRF_TWOSTEP`` changes (``override_settings`` in tests included), so nothing here is ever
+frozen at import time. Unknown keys are reported by the ``drf_twostep.E001`` system check.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+SETTINGS_NAME = "DRF_TWOSTEP"
+
+DEFAULTS = {
+    # Name shown in authenticator apps (the otpauth label prefix and `issuer` parameter)
+    # and printed on the recovery-code PDF. None falls back to the current Site's name when
+    # django.contrib.sites is installed, else to "Django".
+    "ISSUER_NAME": None,
+    # TOTP parameters for new authenticator-app methods. SHA1 / 6 digits / 30 s is what every
+    # common app supports; other values break some apps.
+    "TOTP_ALGORITHM": "SHA1",
+    "TOTP_DIGITS": 6,
+    "TOTP_PERIOD": 30,
+    # Time steps accepted either side of the server's current step (RFC 6238 section 5.2).
+    "TOTP_WINDOW": 1,
+    # Bytes of secret for new authenticator-app methods (20 bytes = 160 bits).
+    "TOTP_SECRET_BYTES": 20,
+    # Seconds a login challenge stays valid between the password and the code.
+    "CHALLENGE_LIFETIME": 300,
+    # Seconds a method that was set up but never confirmed stays usable for confirmation.
+    "PENDING_METHOD_LIFETIME": 900,
+    # How many recovery codes a user holds.
+    "RECOVERY_CODE_COUNT": 1,
+    # Wrong codes accepted for one login challenge before it is refused.
+    "MAX_ATTEMPTS_PER_CHALLENGE": 5,
+    # Consecutive wrong codes for one user (across challenges and clients) before a lockout.
+    "LOCKOUT_THRESHOLD": 5,
+    # First lockout in seconds; every further failure doubles it, up to LOCKOUT_MAX_SECONDS.
+    "LOCKOUT_BASE_SECONDS": 60,
+    "LOCKOUT_MAX_SECONDS": 3600,
+    # Keys that encrypt method secrets at rest: a list of Fernet keys (urlsafe base64, 32 bytes)
+    # or of any strings, which are stretched with HKDF. The first key encrypts; all decrypt, so
+    # an old key can stay at the end of the list after a rotation. None derives one key from
+    # SECRET_KEY and one from each of SECRET_KEY_FALLBACKS.
+    "ENCRYPTION_KEYS": None,
+    # Import string of the class that hands out credentials after a completed login.
+    "TOKEN_ISSUER": "drf_twostep.issuers.AuthTokenIssuer",
+    # Import string of the adapter: the project's hooks (issuer name, notifications, ...).
+    "ADAPTER": "drf_twostep.adapter.DefaultTwoStepAdapter",
+    # Import strings of the method kinds on offer. Each names a BaseMethod subclass.
+    "METHOD_CLASSES": ["drf_twostep.methods.totp.AuthenticatorAppMethod"],
+    # DRF throttle rates by scope, read at request time.
+    "THROTTLE_RATES": {
+        "twostep_login": "20/min",
+        "twostep_verify": "20/min",
+        "twostep_setup": "20/min",
+        "twostep_send_code": "5/min",
+    },
+    # Send notification emails (method added or removed, recovery code used, ...).
+    "NOTIFICATIONS_ENABLED": True,
+    # Trust the first address in X-Forwarded-For for the IP recorded on security events.
+    # Only turn this on behind a proxy that sets the header.
+    "TRUST_X_FORWARDED_FOR": False,
+}
+
+# Settings that hold import strings; they are imported on access.
+IMPORT_STRINGS = ["TOKEN_ISSUER", "ADAPTER", "METHOD_CLASSES"]
+
+# Settings that existed once; naming one is an error that points at what replaced it.
+REMOVED_SETTINGS: dict[str, str] = {}
+
+
+class TwoStepSettings:
+    """
+    Lazy, cached view of ``settings.DRF_TWOSTEP`` merged over ``DEFAULTS``.
+
+    Attribute access returns the user's value or the default; import strings come back as
+    the imported objects. ``reload()`` forgets everything cached.
+    """
+
+    def __init__(self, defaults=None, import_strings=None):
+        self.defaults = defaults or DEFAULTS
+        self.import_strings = import_strings or IMPORT_STRINGS
+        self._cached = set()
+
+    @property
+    def user_settings(self) -> dict:
+        return getattr(settings, SETTINGS_NAME, None) or {}
+
+    def __getattr__(self, attr):
+        if attr.startswith("_") or attr not in self.defaults:
+            raise AttributeError(f"Invalid {SETTINGS_NAME} setting: {attr!r}")
+        value = self.user_settings.get(attr, self.defaults[attr])
+        if attr == "THROTTLE_RATES":
+            value = {**self.defaults[attr], **value}
+        if attr in self.import_strings:
+            value = perform_import(value, attr)
+        self._cached.add(attr)
+        setattr(self, attr, value)
+        return value
+
+    def reload(self):
+        for attr in self._cached:
+            self.__dict__.pop(attr, None)
+        self._cached.clear()
+
+
+def perform_import(value, setting_name):
+    """Import a dotted path, or each path in a list; other values pass through."""
+    if isinstance(value, str):
+        try:
+            return import_string(value)
+        except ImportError as exc:
+            raise ImportError(
+                f"Could not import {value!r} for {SETTINGS_NAME}[{setting_name!r}]: {exc}"
+            ) from exc
+    if isinstance(value, (list, tuple)):
+        return [perform_import(item, setting_name) for item in value]
+    return value
+
+
+twostep_settings = TwoStepSettings()
+
+
+def reload_twostep_settings(*, setting, **kwargs):
+    if setting in (SETTINGS_NAME, "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
+        twostep_settings.reload()
+        from drf_twostep import crypto
+
+        crypto.forget_keys()
+
+
+setting_changed.connect(reload_twostep_settings)

@@ -1,0 +1,29 @@
+"""The paths of docs/API.md. Include with ``path("api/auth/", include("drf_twostep.urls"))``."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "drf_twostep"
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/verify/", views.VerifyLoginView.as_view(), name="login-verify"),
+    path("login/send-code/", views.SendCodeView.as_view(), name="login-send-code"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("two-step/", views.StatusView.as_view(), name="status"),
+    path("two-step/methods/", views.MethodListView.as_view(), name="method-list"),
+    path("two-step/methods/<int:pk>/", views.MethodDetailView.as_view(), name="method-detail"),
+    path(
+        "two-step/methods/<int:pk>/confirm/",
+        views.MethodConfirmView.as_view(),
+        name="method-confirm",
+    ),
+    path("two-step/recovery-codes/", views.RecoveryCodesView.as_view(), name="recovery-codes"),
+    path(
+        "two-step/recovery-codes/pdf/",
+        views.RecoveryCodesPdfView.as_view(),
+        name="recovery-codes-pdf",
+    ),
+    path("two-step/events/", views.EventListView.as_view(), name="events"),
+]

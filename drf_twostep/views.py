@@ -1,0 +1,357 @@
+"""
+The HTTP endpoints of docs/API.md. Each view validates its input, calls ``services`` and
+shapes the response; the rules live in ``services`` and ``methods``.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from . import serializers as s
+from . import services
+from .constants import ErrorCode
+from .exceptions import MethodDoesNotSend, exception_handler
+from .methods import get_method
+from .models import SecurityEvent
+from .throttling import LoginThrottle, SendCodeThrottle, SetupThrottle, VerifyThrottle
+
+TAG = "2-Step Verification"
+
+
+def _error(*codes, description=None):
+    text = description or ", ".join(f"`{code.value}`" for code in codes)
+    return OpenApiResponse(s.ErrorSerializer, description=text)
+
+
+VALIDATION = OpenApiResponse(description="`invalid`: field errors as DRF gives them, plus `detail` and `code`.")
+UNAUTHENTICATED = OpenApiResponse(s.ErrorSerializer, description="`not_authenticated`")
+THROTTLED = _error(ErrorCode.THROTTLED)
+
+
+class TwoStepView(generics.GenericAPIView):
+    """Base view: the package's error bodies (``detail`` and ``code``) on every error."""
+
+    # Views that a user who must set up 2SV may still reach (see authentication.py).
+    twostep_setup_allowed = True
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def validated(self, serializer_class=None):
+        serializer = (serializer_class or self.get_serializer_class())(
+            data=self.request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class AnonymousView(TwoStepView):
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+
+
+class LoginView(AnonymousView):
+    """Check a username and password; a user with 2SV on gets a challenge, not a credential."""
+
+    serializer_class = s.LoginSerializer
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_login",
+        request=s.LoginSerializer,
+        responses={
+            200: OpenApiResponse(
+                s.AuthenticatedSerializer,
+                description="`authenticated` or `setup_required` with a credential, or "
+                "`verification_required` with a challenge (see ChallengeResponse).",
+            ),
+            400: _error(ErrorCode.INVALID_CREDENTIALS),
+            429: THROTTLED,
+        },
+        examples=[
+            OpenApiExample(
+                "Challenge",
+                response_only=True,
+                value={
+                    "status": "verification_required",
+                    "challenge": "q3J1v...",
+                    "expires_in": 300,
+                    "methods": [],
+                    "default_method": 7,
+                },
+            )
+        ],
+    )
+    def post(self, request):
+        data = self.validated()
+        result = services.login(request, data["username"], data["password"])
+        if result["status"] == "verification_required":
+            return Response(s.ChallengeSerializer(result).data)
+        return Response(s.AuthenticatedSerializer(result).data)
+
+
+class VerifyLoginView(AnonymousView):
+    """Complete a login with a code (or a recovery code) and receive the credential."""
+
+    serializer_class = s.VerifyLoginSerializer
+    throttle_classes = [VerifyThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_login_verify",
+        request=s.VerifyLoginSerializer,
+        responses={
+            200: s.AuthenticatedSerializer,
+            400: _error(
+                ErrorCode.INVALID_CODE,
+                ErrorCode.CODE_ALREADY_USED,
+                ErrorCode.INVALID_RECOVERY_CODE,
+                ErrorCode.INVALID_CHALLENGE,
+                ErrorCode.CHALLENGE_EXPIRED,
+            ),
+            404: _error(ErrorCode.NOT_FOUND),
+            429: _error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
+        },
+    )
+    def post(self, request):
+        data = self.validated()
+        result = services.verify_login(
+            request,
+            data["challenge"],
+            code=data.get("code"),
+            method_id=data.get("method"),
+            recovery_code=data.get("recovery_code"),
+        )
+        return Response(s.AuthenticatedSerializer(result).data)
+
+
+class SendCodeView(AnonymousView):
+    """Send a fresh code for a login challenge, for methods that deliver codes."""
+
+    serializer_class = s.SendCodeSerializer
+    throttle_classes = [SendCodeThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_login_send_code",
+        request=s.SendCodeSerializer,
+        responses={
+            202: s.SendCodeResponseSerializer,
+            400: _error(ErrorCode.METHOD_DOES_NOT_SEND, ErrorCode.INVALID_CHALLENGE, ErrorCode.CHALLENGE_EXPIRED),
+            404: _error(ErrorCode.NOT_FOUND),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request):
+        data = self.validated()
+        method = services.challenge_method(data["challenge"], data["method"])
+        handler = get_method(method)
+        if handler is None or not handler.sends_code:
+            raise MethodDoesNotSend()
+        expires_in = handler.send_code()
+        return Response(
+            {"detail": str(_("A code is on its way.")), "expires_in": expires_in},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class LogoutView(TwoStepView):
+    """Revoke the credential used for this request."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = None
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_logout",
+        request=None,
+        responses={204: None, 401: UNAUTHENTICATED},
+    )
+    def post(self, request):
+        services.logout(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StatusView(TwoStepView):
+    """The caller's 2-Step Verification status."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = s.StatusSerializer
+
+    @extend_schema(tags=[TAG], operation_id="two_step_status", responses={200: s.StatusSerializer, 401: UNAUTHENTICATED})
+    def get(self, request):
+        return Response(s.StatusSerializer(services.status(request.user)).data)
+
+
+class MethodListView(TwoStepView):
+    """List the caller's methods, or start setting up a new one."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = s.MethodSetupSerializer
+
+    def get_throttles(self):
+        return [SetupThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(tags=[TAG], operation_id="two_step_methods_list", responses={200: s.MethodSerializer(many=True), 401: UNAUTHENTICATED})
+    def get(self, request):
+        methods = [m for m in request.user.two_step_methods.all() if not m.pending_expired()]
+        return Response(s.MethodSerializer(methods, many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_methods_create",
+        request=s.MethodSetupSerializer,
+        responses={
+            201: s.MethodSetupResponseSerializer,
+            400: _error(ErrorCode.PASSWORD_INCORRECT, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.INVALID),
+            401: UNAUTHENTICATED,
+            429: THROTTLED,
+        },
+    )
+    def post(self, request):
+        data = dict(self.validated())
+        method, extra = services.begin_setup(
+            request, request.user, data.pop("kind"), data.pop("password"), data.pop("name", ""), **data
+        )
+        body = {**s.MethodSerializer(method).data, **extra}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class MethodDetailView(TwoStepView):
+    """Rename a method or make it the default; delete it (password required)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = s.MethodUpdateSerializer
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_methods_update",
+        request=s.MethodUpdateSerializer,
+        responses={200: s.MethodSerializer, 400: VALIDATION, 404: _error(ErrorCode.NOT_FOUND), 409: _error(ErrorCode.METHOD_NOT_PENDING)},
+    )
+    def patch(self, request, pk):
+        data = self.validated()
+        method = services.update_method(
+            request.user, pk, name=data.get("name"), is_default=data.get("is_default")
+        )
+        return Response(s.MethodSerializer(method).data)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_methods_destroy",
+        request=s.PasswordSerializer,
+        responses={
+            204: None,
+            400: _error(ErrorCode.PASSWORD_INCORRECT),
+            404: _error(ErrorCode.NOT_FOUND),
+            409: _error(ErrorCode.METHOD_REQUIRED_BY_ORGANIZATION),
+        },
+    )
+    def delete(self, request, pk):
+        data = self.validated(s.PasswordSerializer)
+        services.remove_method(request, request.user, pk, data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MethodConfirmView(TwoStepView):
+    """Step two of setup: a valid code makes the method active."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = s.ConfirmSerializer
+    throttle_classes = [SetupThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_methods_confirm",
+        request=s.ConfirmSerializer,
+        responses={
+            200: s.ConfirmResponseSerializer,
+            400: _error(ErrorCode.INVALID_CODE, ErrorCode.CODE_ALREADY_USED),
+            404: _error(ErrorCode.NOT_FOUND),
+            409: _error(ErrorCode.METHOD_NOT_PENDING),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request, pk):
+        data = self.validated()
+        result = services.confirm_method(request, request.user, pk, data["code"])
+        return Response(s.ConfirmResponseSerializer(result).data)
+
+
+class RecoveryCodesView(TwoStepView):
+    """Replace all recovery codes (password required); the new ones are shown this once."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = s.PasswordSerializer
+    throttle_classes = [SetupThrottle]
+    twostep_setup_allowed = False
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_recovery_codes_regenerate",
+        request=s.PasswordSerializer,
+        responses={
+            201: s.RecoveryCodesSerializer,
+            400: _error(ErrorCode.PASSWORD_INCORRECT),
+            409: _error(ErrorCode.TWO_STEP_NOT_ENABLED),
+            429: THROTTLED,
+        },
+    )
+    def post(self, request):
+        data = self.validated()
+        codes = services.regenerate_recovery_codes(request, request.user, data["password"])
+        return Response({"recovery_codes": codes}, status=status.HTTP_201_CREATED)
+
+
+class RecoveryCodesPdfView(TwoStepView):
+    """The caller's current recovery codes as a one-page PDF."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = s.RecoveryCodesPdfSerializer
+    throttle_classes = [SetupThrottle]
+    twostep_setup_allowed = False
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_recovery_codes_pdf",
+        request=s.RecoveryCodesPdfSerializer,
+        responses={
+            (200, "application/pdf"): OpenApiResponse(bytes, description="The PDF document."),
+            400: _error(ErrorCode.INVALID_RECOVERY_CODE),
+        },
+    )
+    def post(self, request):
+        data = self.validated()
+        document = services.recovery_codes_pdf(request.user, data["recovery_codes"])
+        response = HttpResponse(document, content_type="application/pdf")
+        response["Content-Disposition"] = 'attachment; filename="recovery-codes.pdf"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class EventPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class EventListView(TwoStepView, generics.ListAPIView):
+    """The caller's security log, newest first."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = s.SecurityEventSerializer
+    pagination_class = EventPagination
+    twostep_setup_allowed = False
+
+    def get_queryset(self):
+        return SecurityEvent.objects.filter(user=self.request.user).order_by("-created_at", "-pk")
+
+    @extend_schema(tags=[TAG], operation_id="two_step_events_list")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,133 @@
+"""Test settings: the package's own, not the example project's."""
+
+import os
+
+import django
+from django.conf import settings
+
+
+def _database():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        import dj_database_url
+
+        db = dj_database_url.parse(url)
+        db.setdefault("TEST", {})
+        return db
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+
+
+def pytest_configure(config):
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="tests-not-secret-" + "x" * 40,
+        DATABASES={"default": _database()},
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.admin",
+            "rest_framework",
+            "rest_framework.authtoken",
+            "drf_spectacular",
+            "drf_twostep",
+            "tests.testapp",
+        ],
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+        ],
+        ROOT_URLCONF="tests.urls",
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        USE_TZ=True,
+        TIME_ZONE="UTC",
+        REST_FRAMEWORK={
+            "DEFAULT_AUTHENTICATION_CLASSES": [
+                "drf_twostep.authentication.TwoStepTokenAuthentication",
+                "drf_twostep.authentication.TwoStepSessionAuthentication",
+            ],
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "EXCEPTION_HANDLER": "drf_twostep.exceptions.exception_handler",
+        },
+        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic"},
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+    )
+    django.setup()
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def other_user(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("bob", "bob@example.com", PASSWORD)
+
+
+@pytest.fixture
+def clock():
+    """Server time frozen at a fixed instant in the middle of a TOTP step; ``clock.shift(s)``."""
+    import time_machine
+
+    with time_machine.travel(1_800_000_015, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def user_with_totp(api, user, clock):
+    """alice with an authenticator app confirmed; yields a TwoStepUser helper."""
+    from tests.helpers import enable_totp
+
+    return enable_totp(api, user, clock)

@@ -1,0 +1,72 @@
+"""Helpers shared by the tests: drive the real HTTP API, derive codes with pyotp."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import pyotp
+from rest_framework.test import APIClient
+
+from tests.conftest import PASSWORD
+
+AUTH = "/api/auth/"
+
+
+def totp_from_uri(uri: str) -> pyotp.TOTP:
+    return pyotp.parse_uri(uri)
+
+
+def secret_of(uri: str) -> str:
+    return parse_qs(urlsplit(uri).query)["secret"][0]
+
+
+def token_client(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@dataclass
+class TwoStepUser:
+    user: object
+    totp: pyotp.TOTP
+    method_id: int
+    token: str
+    recovery_codes: list = field(default_factory=list)
+
+    def code(self, offset_steps: int = 0) -> str:
+        return self.totp.at(time.time() + offset_steps * self.totp.interval)
+
+    def client(self) -> APIClient:
+        return token_client(self.token)
+
+
+def login(api, username="alice", password=PASSWORD):
+    return api.post(AUTH + "login/", {"username": username, "password": password}, format="json")
+
+
+def start_setup(client, password=PASSWORD, **extra):
+    body = {"kind": "authenticator_app", "password": password, **extra}
+    return client.post(AUTH + "two-step/methods/", body, format="json")
+
+
+def enable_totp(api, user, clock) -> TwoStepUser:
+    """Sign in with the password, set up and confirm an authenticator app, move past the step."""
+    token = login(api, user.get_username()).json()["token"]
+    client = token_client(token)
+    setup = start_setup(client).json()
+    totp = totp_from_uri(setup["otpauth_uri"])
+    confirmed = client.post(
+        f"{AUTH}two-step/methods/{setup['id']}/confirm/", {"code": totp.now()}, format="json"
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    body = confirmed.json()
+    # The confirmation used this step's code; later logins need the next one.
+    clock.shift(totp.interval)
+    return TwoStepUser(user, totp, setup["id"], body["token"], body["recovery_codes"])
+
+
+def verify(api, challenge, **body):
+    return api.post(AUTH + "login/verify/", {"challenge": challenge, **body}, format="json")

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from tests.testapp.views import MeView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/auth/", include("drf_twostep.urls")),
+    path("api/me/", MeView.as_view()),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+]
