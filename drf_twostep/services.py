@@ -12,12 +12,14 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.contrib.auth import logout as django_logout
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authentication import SessionAuthentication
 
 from . import signals
 from .adapter import get_adapter
-from .constants import CHALLENGE_BYTES, SESSION_VERIFIED_KEY, EventKind, LoginStatus, MethodStatus
+from .constants import CHALLENGE_BYTES, EventKind, LoginStatus, MethodStatus
 from .crypto import digest
 from .exceptions import (
     ChallengeExpired,
@@ -45,6 +47,7 @@ _NOTIFIED = {
     EventKind.RECOVERY_CODE_USED,
     EventKind.RECOVERY_CODES_REGENERATED,
     EventKind.TWO_STEP_DISABLED,
+    EventKind.RESET_BY_ADMIN,
 }
 
 
@@ -295,12 +298,16 @@ def challenge_method(challenge, method_id) -> TwoStepMethod:
     return _login_method(login_challenge.user, method_id)
 
 
+def _session_authenticated(request) -> bool:
+    return isinstance(getattr(request, "successful_authenticator", None), SessionAuthentication)
+
+
 def logout(request) -> None:
-    """Revoke the credential the request was made with."""
-    get_issuer().revoke(request)
-    session = getattr(getattr(request, "_request", request), "session", None)
-    if session is not None:
-        session.pop(SESSION_VERIFIED_KEY, None)
+    """Revoke the credential the request was made with: the session, or the issued credential."""
+    if _session_authenticated(request):
+        django_logout(request._request)
+    else:
+        get_issuer().revoke(request)
 
 
 # -- managing one's own 2SV ---------------------------------------------------------------
@@ -381,7 +388,8 @@ def confirm_method(request, user, method_id, code) -> dict:
             result["token"] = issuer.issue(request, user, verified=True, profile=profile)
             profile.save()
             result["recovery_codes"] = recovery.regenerate(user)
-            mark_session_verified(request)
+            if _session_authenticated(request):
+                mark_session_verified(request)
             record_event(user, EventKind.TWO_STEP_ENABLED, request, method)
     return result
 
@@ -468,3 +476,22 @@ def recovery_codes_pdf(user, codes) -> bytes:
         codes=[recovery.display(recovery.normalize(code)) for code in codes],
         date=timezone.localdate(),
     )
+
+
+def reset_two_step(user, request=None) -> None:
+    """
+    For a user who lost their device: remove their methods and recovery codes, turn 2SV off,
+    revoke their credentials, record ``reset_by_admin`` and notify them.
+    """
+    with transaction.atomic():
+        profile = _profile_for_update(user)
+        TwoStepMethod.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
+        profile.enabled = False
+        profile.enabled_at = None
+        profile.verified_credential = ""
+        profile.failed_attempts = 0
+        profile.locked_until = None
+        profile.save()
+        get_issuer().revoke_all(user)
+        record_event(user, EventKind.RESET_BY_ADMIN, request)

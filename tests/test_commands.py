@@ -1,0 +1,31 @@
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from drf_twostep.models import RecoveryCode, SecurityEvent, TwoStepMethod
+from tests.helpers import login
+
+
+def test_reset_command_turns_two_step_off_and_signs_the_user_out(
+    api, user_with_totp, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("twostep_reset", "alice", stdout=out)
+    assert "alice" in out.getvalue()
+    assert not TwoStepMethod.objects.filter(user=user_with_totp.user).exists()
+    assert not RecoveryCode.objects.filter(user=user_with_totp.user).exists()
+    assert not Token.objects.filter(user=user_with_totp.user).exists()
+    assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="reset_by_admin").count() == 1
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    # The next login needs the password only.
+    assert login(api).json()["status"] == "authenticated"
+
+
+def test_reset_command_names_an_unknown_user(db):
+    with pytest.raises(CommandError, match="nobody"):
+        call_command("twostep_reset", "nobody")
