@@ -23,21 +23,19 @@ def normalize_code(value) -> str:
     return cleaned
 
 
-class CodeField(serializers.Field):
+class CodeField(serializers.CharField):
     """A one-time code; a malformed one raises ``InvalidCode`` (400 ``invalid_code``)."""
 
     def to_internal_value(self, data):
         return normalize_code(data)
 
-    def to_representation(self, value):
-        return value
-
-    def validate_empty_values(self, data):
-        # A missing or null code is a wrong code, so the body never holds a "code" field error
-        # beside the top-level "code" of the error.
-        if data is None or (data is serializers.empty and self.required):
+    def run_validation(self, data=serializers.empty):
+        # A missing, null or blank code is a wrong code, so the body never holds a "code"
+        # field error beside the top-level "code" of the error.
+        blank = data is None or (isinstance(data, str) and not data.strip())
+        if blank or (data is serializers.empty and self.required):
             raise InvalidCode()
-        return super().validate_empty_values(data)
+        return super().run_validation(data)
 
 
 class LoginSerializer(serializers.Serializer):
@@ -134,14 +132,14 @@ class StatusSerializer(serializers.Serializer):
 
 
 class AuthenticatedSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["authenticated", "setup_required"])
+    status = serializers.CharField(help_text=_("`authenticated` or `setup_required`."))
     token = serializers.CharField()
     two_step = StatusSerializer()
     recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ChallengeSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["verification_required"])
+    status = serializers.CharField(help_text=_("`verification_required`."))
     challenge = serializers.CharField()
     expires_in = serializers.IntegerField()
     methods = MethodSerializer(many=True)
