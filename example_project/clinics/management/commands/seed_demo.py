@@ -1,0 +1,57 @@
+"""
+Create the demo's clinic and users. Safe to run again: it finds what exists, and sets each
+demo user's email, password and role back to the values printed.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from clinics.models import Clinic, Membership
+
+CLINIC_NAME = "Demo Clinic"
+
+# username, password, role in the clinic (None: no clinic), superuser. Demo passwords only.
+DEMO_USERS = [
+    ("alice", "demo-alice-2sv", Membership.Role.ADMIN, False),
+    ("bob", "demo-bob-2sv", Membership.Role.STAFF, False),
+    ("carol", "demo-carol-2sv", None, False),
+    ("admin", "demo-admin-2sv", None, True),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the clinic 'Demo Clinic' and the demo users alice, bob, carol and admin."
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        rows = []
+        with transaction.atomic():
+            clinic = Clinic.objects.filter(name=CLINIC_NAME).order_by("pk").first()
+            if clinic is None:
+                clinic = Clinic.objects.create(name=CLINIC_NAME)
+            for username, password, role, superuser in DEMO_USERS:
+                user = User.objects.filter(username=username).first() or User(username=username)
+                user.email = f"{username}@example.com"
+                user.is_staff = user.is_superuser = superuser
+                user.set_password(password)
+                user.save()
+                if role is None:
+                    Membership.objects.filter(user=user, clinic=clinic).delete()
+                else:
+                    Membership.objects.update_or_create(user=user, clinic=clinic, defaults={"role": role})
+                if superuser:
+                    where = "superuser (/admin/)"
+                elif role:
+                    where = f"{CLINIC_NAME} {role}"
+                else:
+                    where = "no clinic"
+                rows.append((username, password, where))
+
+        widths = [max(len(row[i]) for row in rows + [("username", "password", "role")]) for i in range(3)]
+        line = "  ".join("{:<%d}" % width for width in widths)
+        self.stdout.write(self.style.SUCCESS("Demo data is ready. Demo users (development only):"))
+        self.stdout.write(line.format("username", "password", "role"))
+        self.stdout.write(line.format(*("-" * width for width in widths)))
+        for row in rows:
+            self.stdout.write(line.format(*row))
