@@ -1,0 +1,43 @@
+# drf-twostep: the README's two commands, `make demo` and `make test`. Needs GNU make and Python 3.10+.
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+VENV := .venv
+VPY := $(VENV)/bin/python
+MANAGE := $(VPY) example_project/manage.py
+
+.PHONY: demo test clean
+
+## demo: serve the example project on http://$(HOST):$(PORT)/ (SQLite unless DATABASE_URL is set)
+demo: $(VENV)/.installed-example
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@echo "Swagger UI: http://$(HOST):$(PORT)/api/docs/"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+## test: the test suite (SQLite in memory unless DATABASE_URL is set)
+test: $(VENV)/.installed-test
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+## clean: remove the virtualenv, the demo database and build output
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache example_project/db.sqlite3
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The virtualenv with a current pip and the package installed in editable mode.
+$(VENV)/.installed: pyproject.toml
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-example: $(VENV)/.installed requirements/example.txt
+	$(VPY) -m pip install --quiet -r requirements/example.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	$(VPY) -m pip install --quiet -r requirements/test.txt
+	touch $@
