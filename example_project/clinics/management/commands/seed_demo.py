@@ -51,7 +51,5 @@ class Command(BaseCommand):
         widths = [max(len(row[i]) for row in rows + [("username", "password", "role")]) for i in range(3)]
         line = "  ".join("{:<%d}" % width for width in widths)
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Demo users (development only):"))
-        self.stdout.write(line.format("username", "password", "role"))
-        self.stdout.write(line.format(*("-" * width for width in widths)))
-        for row in rows:
-            self.stdout.write(line.format(*row))
+        for row in [("username", "password", "role"), tuple("-" * width for width in widths), *rows]:
+            self.stdout.write(line.format(*row).rstrip())
