@@ -3,34 +3,33 @@ Authentication classes that enforce 2-Step Verification on every request.
 
 They are DRF's own classes with one step added after the base class authenticates: a user
 with 2SV on must present a credential that passed the second step, and a user who must have
-2SV but has none may reach only the setup endpoints. The check costs one query by primary key.
+2SV but has none may reach only the setup endpoints (and views marked with
+``allow_without_two_step``). The check costs one query, or none with ``ENFORCEMENT_CACHE``.
 """
 
 from __future__ import annotations
 
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
-from .adapter import get_adapter
 from .constants import SESSION_VERIFIED_KEY
+from .enforcement import get_state
 from .exceptions import TwoStepSetupRequired, TwoStepVerificationRequired
 from .issuers import AuthTokenIssuer
-from .models import TwoStepProfile
-
-
-def get_profile(user):
-    """The user's ``TwoStepProfile`` or None, fetched once per user object."""
-    try:
-        return user._twostep_profile
-    except AttributeError:
-        profile = TwoStepProfile.objects.filter(pk=user.pk).first()
-        user._twostep_profile = profile
-        return profile
 
 
 def setup_allowed(request) -> bool:
     """True for views that a user who must set up 2SV may still use (``twostep_setup_allowed``)."""
     view = (getattr(request, "parser_context", None) or {}).get("view")
     return bool(getattr(view, "twostep_setup_allowed", False))
+
+
+def allow_without_two_step(view_class):
+    """
+    Class decorator: let users who must still set up 2SV reach this view (for example a
+    profile or help page). Same as setting ``twostep_setup_allowed = True`` on the view.
+    """
+    view_class.twostep_setup_allowed = True
+    return view_class
 
 
 class TwoStepEnforcementMixin:
@@ -48,16 +47,14 @@ class TwoStepEnforcementMixin:
 
     def enforce(self, request, user, auth):
         """Raise ``TwoStepVerificationRequired`` or ``TwoStepSetupRequired``, or return."""
-        profile = get_profile(user)
-        if profile is not None and profile.enabled:
-            if not self.is_verified(request, user, auth, profile):
-                raise TwoStepVerificationRequired()
-            return
-        # Organization requirements: the adapter decides who must have 2SV.
-        if not setup_allowed(request) and get_adapter().is_two_step_required(user):
+        state = get_state(user)
+        if state.enabled and not self.is_verified(request, user, auth, state):
+            raise TwoStepVerificationRequired()
+        if state.setup_required() and not setup_allowed(request):
             raise TwoStepSetupRequired()
 
-    def is_verified(self, request, user, auth, profile) -> bool:
+    def is_verified(self, request, user, auth, state) -> bool:
+        """Whether the credential ``auth`` passed the second step (``state``: EnforcementState)."""
         raise NotImplementedError
 
 
@@ -68,8 +65,8 @@ class TwoStepTokenAuthentication(TwoStepEnforcementMixin, TokenAuthentication):
     after the second step.
     """
 
-    def is_verified(self, request, user, auth, profile):
-        return AuthTokenIssuer.is_verified(auth, profile)
+    def is_verified(self, request, user, auth, state):
+        return AuthTokenIssuer.is_verified(auth, state)
 
 
 class TwoStepSessionAuthentication(TwoStepEnforcementMixin, SessionAuthentication):
@@ -78,6 +75,6 @@ class TwoStepSessionAuthentication(TwoStepEnforcementMixin, SessionAuthenticatio
     session must have been marked verified by the package's login or setup flows.
     """
 
-    def is_verified(self, request, user, auth, profile):
+    def is_verified(self, request, user, auth, state):
         session = getattr(request._request, "session", None)
         return bool(session is not None and session.get(SESSION_VERIFIED_KEY) is True)

@@ -69,8 +69,9 @@ class AuthTokenIssuer(BaseIssuer):
         self.get_model().objects.filter(user=user).delete()
 
     @staticmethod
-    def is_verified(token, profile) -> bool:
-        marker = profile.verified_credential
+    def is_verified(token, state) -> bool:
+        """``state`` carries ``verified_credential`` (a TwoStepProfile or an EnforcementState)."""
+        marker = state.verified_credential
         return bool(marker) and constant_time_equals(marker, keyed_digest(token.key))
 
 

@@ -21,6 +21,7 @@ from . import signals
 from .adapter import get_adapter
 from .constants import CHALLENGE_BYTES, EventKind, LoginStatus, MethodStatus
 from .crypto import digest
+from .enforcement import _unmet_policies, get_requirement, invalidate
 from .exceptions import (
     ChallengeExpired,
     CodeAlreadyUsed,
@@ -117,6 +118,13 @@ def _user_method(user, method_id, *, lock=False) -> TwoStepMethod:
     return method
 
 
+def _state_changed(user):
+    """Forget the user's cached enforcement state now and again once the change commits
+    (so no other process can cache the state from before it)."""
+    invalidate(user)
+    transaction.on_commit(lambda: invalidate(user))
+
+
 def active_methods(user):
     return list(TwoStepMethod.objects.active().filter(user=user))
 
@@ -144,9 +152,9 @@ def login(request, username, password) -> dict:
         return _start_challenge(user)
     token = get_issuer().issue(request, user, verified=False, profile=profile)
     _login_completed(request, user)
-    required = get_adapter().is_two_step_required(user)
+    unmet = get_requirement(user).unmet_from is not None
     return {
-        "status": (LoginStatus.SETUP_REQUIRED if required else LoginStatus.AUTHENTICATED).value,
+        "status": (LoginStatus.SETUP_REQUIRED if unmet else LoginStatus.AUTHENTICATED).value,
         "token": token,
         "two_step": status(user),
     }
@@ -256,6 +264,7 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
                     "failed_attempts", "locked_until", "last_verified_at", "verified_credential"
                 ]
             )
+            _state_changed(user)
             if recovery_code is not None:
                 record_event(user, EventKind.RECOVERY_CODE_USED, request)
             record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
@@ -321,12 +330,15 @@ def status(user) -> dict:
     default = next((m.pk for m in methods if m.is_default and m.is_active), None)
     codes = list(RecoveryCode.objects.filter(user=user).values_list("created_at", flat=True))
     adapter = get_adapter()
-    required = adapter.is_two_step_required(user)
+    requirement = get_requirement(user)
     return {
         "enabled": enabled,
-        "required": required,
-        "required_by": [],
-        "grace_period_ends_at": None,
+        "required": requirement.required,
+        "required_by": [
+            {"id": str(p.organization_id), "name": adapter.get_organization_name(p.organization)}
+            for p in requirement.required_by
+        ],
+        "grace_period_ends_at": requirement.grace_period_ends_at(),
         "default_method": default,
         "methods": methods,
         "recovery_codes": {
@@ -344,7 +356,7 @@ def begin_setup(request, user, kind, password, name="", **data):
     earlier pending one of the same kind. Returns ``(method, fields shown this once)``.
     """
     cls = get_method_class(kind)
-    if cls is None:
+    if cls is None or not get_requirement(user).allows(kind):
         raise MethodNotAllowed()
     _check_password(request, user, password)
     with transaction.atomic():
@@ -375,6 +387,7 @@ def confirm_method(request, user, method_id, code) -> dict:
         method.confirmed_at = now
         method.is_default = not has_default
         method.save(update_fields=["status", "confirmed_at", "is_default"])
+        _state_changed(user)
         record_event(user, EventKind.METHOD_ADDED, request, method)
         result = {"method": method, "token": None}
         if not profile.enabled:
@@ -433,10 +446,13 @@ def remove_method(request, user, method_id, password) -> None:
         profile = _profile_for_update(user)
         others = TwoStepMethod.objects.active().filter(user=user).exclude(pk=method.pk)
         remaining = list(others.order_by("created_at", "pk"))
-        if not remaining and get_adapter().is_two_step_required(user):
-            raise MethodRequiredByOrganization()
+        met_before = not _unmet_policies(user).exists()
         method_pk = method.pk
         method.delete()
+        _state_changed(user)
+        if met_before and _unmet_policies(user).exists():
+            # Raising rolls the deletion back.
+            raise MethodRequiredByOrganization()
         method.pk = method_pk  # for the event record
         record_event(user, EventKind.METHOD_REMOVED, request, method)
         if remaining and method.is_default:
@@ -494,4 +510,5 @@ def reset_two_step(user, request=None) -> None:
         profile.locked_until = None
         profile.save()
         get_issuer().revoke_all(user)
+        _state_changed(user)
         record_event(user, EventKind.RESET_BY_ADMIN, request)

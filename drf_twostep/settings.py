@@ -66,6 +66,16 @@ DEFAULTS = {
         "twostep_setup": "20/min",
         "twostep_send_code": "5/min",
     },
+    # The model whose instances can require 2SV of their members ("app_label.ModelName").
+    # Like AUTH_USER_MODEL, choose it before the first migrate: the policy table points at it.
+    "ORGANIZATION_MODEL": "auth.Group",
+    # Alias of a cache shared by all processes (e.g. Redis) that keeps each user's enforcement
+    # state, so an authenticated request costs no extra query. None: one query per request.
+    "ENFORCEMENT_CACHE": None,
+    # Seconds a cached enforcement state lives. Changes made through the package invalidate it
+    # at once; membership changes made elsewhere show after this time, or at once when the
+    # project calls adapter.invalidate_user(user).
+    "ENFORCEMENT_CACHE_TIMEOUT": 300,
     # Send notification emails (method added or removed, recovery code used, ...).
     "NOTIFICATIONS_ENABLED": True,
     # Trust the first address in X-Forwarded-For for the IP recorded on security events.
