@@ -93,6 +93,10 @@ REST_FRAMEWORK = {
 
 DRF_TWOSTEP = {
     "ISSUER_NAME": "drf-twostep demo",
+    # Clinics can require 2SV of their members (seed_demo makes "Demo Clinic" require it).
+    # Like AUTH_USER_MODEL, this is chosen before the first migrate.
+    "ORGANIZATION_MODEL": "clinics.Clinic",
+    "ADAPTER": "clinics.adapter.ClinicAdapter",
 }
 
 SPECTACULAR_SETTINGS = {
