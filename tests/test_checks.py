@@ -1,0 +1,117 @@
+"""System checks on the DRF_TWOSTEP settings (``manage.py check``)."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.checks import Error, run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+ISSUER = "Test Clinic"
+
+
+def twostep_errors(**values):
+    """The ids of the package's check messages for DRF_TWOSTEP = {ISSUER_NAME, **values}."""
+    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, **values}):
+        return ids(run_checks())
+
+
+def ids(messages):
+    return [m.id for m in messages if m.id and m.id.startswith("drf_twostep.")]
+
+
+def test_the_test_settings_pass_the_checks():
+    assert ids(run_checks()) == []
+    call_command("check", "--fail-level", "ERROR")
+
+
+def test_settings_that_are_not_a_dict_are_an_error():
+    with override_settings(DRF_TWOSTEP=["ISSUER_NAME"]):
+        assert ids(run_checks()) == ["drf_twostep.E000"]
+
+
+def test_an_unknown_setting_is_an_error_that_lists_the_known_ones():
+    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "TOTP_DIGIT": 6}):
+        messages = [m for m in run_checks() if m.id == "drf_twostep.E001"]
+    assert len(messages) == 1
+    assert isinstance(messages[0], Error)
+    assert "TOTP_DIGIT" in messages[0].msg
+    assert "TOTP_DIGITS" in messages[0].hint
+
+
+def test_an_unknown_setting_fails_manage_py_check():
+    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "NOT_A_SETTING": True}):
+        with pytest.raises(SystemCheckError, match="NOT_A_SETTING"):
+            call_command("check")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("ADAPTER", "tests.nowhere.Adapter"),
+        ("TOKEN_ISSUER", "drf_twostep.issuers.NoSuchIssuer"),
+        ("METHOD_CLASSES", ["drf_twostep.methods.totp.AuthenticatorAppMethod", "drf_twostep.methods.pigeon.Pigeon"]),
+    ],
+)
+def test_an_import_string_that_does_not_import_is_an_error(key, value):
+    assert "drf_twostep.E002" in twostep_errors(**{key: value})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"ADAPTER": "drf_twostep.adapter.DefaultTwoStepAdapter"},
+        {"METHOD_CLASSES": ["drf_twostep.methods.totp.AuthenticatorAppMethod"]},
+        {"TOTP_DIGITS": 8, "TOTP_PERIOD": 60, "TOTP_ALGORITHM": "sha256", "TOTP_SECRET_BYTES": 40},
+        {"TOTP_DIGITS": 10, "TOTP_PERIOD": 120, "TOTP_ALGORITHM": "SHA512", "TOTP_SECRET_BYTES": 20},
+    ],
+)
+def test_valid_values_pass(values):
+    assert twostep_errors(**values) == []
+
+
+def test_the_default_issuer_needs_authtoken_installed():
+    apps_without_authtoken = [a for a in settings.INSTALLED_APPS if a != "rest_framework.authtoken"]
+    with override_settings(INSTALLED_APPS=apps_without_authtoken):
+        with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER}):
+            assert ids(run_checks()) == ["drf_twostep.E003"]
+        other_issuer = {"ISSUER_NAME": ISSUER, "TOKEN_ISSUER": "tests.test_checks.NullIssuer"}
+        with override_settings(DRF_TWOSTEP=other_issuer):
+            assert ids(run_checks()) == []
+
+
+class NullIssuer:
+    """A token issuer that needs no app (only its import matters here)."""
+
+
+@pytest.mark.parametrize("digits", [5, 11, "6", None, 6.0])
+def test_totp_digits_outside_6_to_10_is_an_error(digits):
+    assert twostep_errors(TOTP_DIGITS=digits) == ["drf_twostep.E005"]
+
+
+@pytest.mark.parametrize("period", [0, -30, 121, "30", 30.5])
+def test_totp_period_outside_1_to_120_seconds_is_an_error(period):
+    assert twostep_errors(TOTP_PERIOD=period) == ["drf_twostep.E006"]
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA224", "", "SHA-1"])
+def test_an_unsupported_totp_algorithm_is_an_error(algorithm):
+    assert twostep_errors(TOTP_ALGORITHM=algorithm) == ["drf_twostep.E007"]
+
+
+@pytest.mark.parametrize("secret_bytes", [10, 16, 19, 21, 24, "20"])
+def test_totp_secret_bytes_below_20_or_not_a_multiple_of_5_is_an_error(secret_bytes):
+    assert twostep_errors(TOTP_SECRET_BYTES=secret_bytes) == ["drf_twostep.E008"]
+
+
+def test_every_problem_is_reported_at_once():
+    errors = twostep_errors(TOTP_DIGITS=4, TOTP_PERIOD=0, TOTP_ALGORITHM="MD5", TOTP_SECRET_BYTES=8, TYPO=1)
+    assert sorted(errors) == [
+        "drf_twostep.E001",
+        "drf_twostep.E005",
+        "drf_twostep.E006",
+        "drf_twostep.E007",
+        "drf_twostep.E008",
+    ]
