@@ -14,7 +14,9 @@ class TwoStepMethodAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     # The secret and the replay counter are not fields of this form at all.
     fields = ["user", "kind", "name", "status", "is_default", "created_at", "confirmed_at", "last_used_at"]
-    readonly_fields = ["user", "kind", "status", "created_at", "confirmed_at", "last_used_at"]
+    # The default is the user's choice (PATCH two-step/methods/{id}/): exactly one active method
+    # is default, which a checkbox here could break.
+    readonly_fields = ["user", "kind", "status", "is_default", "created_at", "confirmed_at", "last_used_at"]
 
     def has_add_permission(self, request):
         # Methods are set up by their users, never typed in by an admin.

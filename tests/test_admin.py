@@ -1,0 +1,142 @@
+"""The Django admin pages for methods, profiles and security events never show a secret."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from drf_twostep.models import SecurityEvent, TwoStepMethod, TwoStepProfile
+from tests.helpers import secret_of, start_setup, totp_from_uri
+
+ADMIN = "/admin/drf_twostep/"
+
+
+@pytest.fixture
+def admin_client(clock, admin_user, client):
+    """A superuser signed in to the admin, after the clock is frozen (so the session is fresh)."""
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def secrets_of_alice(user_with_totp):
+    """alice's confirmed method plus a pending one; the texts that must never show."""
+    client = user_with_totp.client()
+    pending = start_setup(client).json()
+    needles = {secret_of(pending["otpauth_uri"]), pending["setup_key"], pending["otpauth_uri"]}
+    needles.add(user_with_totp.totp.secret)
+    for stored in TwoStepMethod.objects.values_list("secret", flat=True):
+        assert stored
+        needles.add(stored)
+        # A slice past Fernet's fixed header, in case the page shows part of the column.
+        needles.add(stored[20:60])
+    return needles
+
+
+def assert_no_secret(response, needles):
+    assert response.status_code == 200
+    text = response.content.decode()
+    for needle in needles:
+        assert needle not in text
+    assert "otpauth" not in text
+
+
+def test_method_pages_render_without_the_secret(admin_client, user_with_totp, secrets_of_alice):
+    assert_no_secret(admin_client.get(ADMIN + "twostepmethod/"), secrets_of_alice)
+    for method in TwoStepMethod.objects.all():
+        response = admin_client.get(f"{ADMIN}twostepmethod/{method.pk}/change/")
+        assert_no_secret(response, secrets_of_alice)
+        assert method.name in response.content.decode()
+
+
+def test_method_search_and_filters_render_without_the_secret(admin_client, user_with_totp, secrets_of_alice):
+    for query in ("?q=alice", "?status__exact=pending", "?kind=authenticator_app"):
+        assert_no_secret(admin_client.get(ADMIN + "twostepmethod/" + query), secrets_of_alice)
+
+
+def test_event_pages_render_without_the_secret(admin_client, user_with_totp, secrets_of_alice):
+    assert_no_secret(admin_client.get(ADMIN + "securityevent/"), secrets_of_alice)
+    events = SecurityEvent.objects.filter(user=user_with_totp.user)
+    assert events.exists()
+    for event in events:
+        response = admin_client.get(f"{ADMIN}securityevent/{event.pk}/change/")
+        assert_no_secret(response, secrets_of_alice)
+        assert event.kind in response.content.decode()
+
+
+def test_profile_page_renders_without_the_credential_marker(admin_client, user_with_totp, secrets_of_alice):
+    profile = TwoStepProfile.objects.get(user=user_with_totp.user)
+    assert profile.verified_credential
+    response = admin_client.get(f"{ADMIN}twostepprofile/{profile.pk}/change/")
+    assert_no_secret(response, secrets_of_alice | {profile.verified_credential, user_with_totp.token})
+
+
+def test_saving_a_method_in_the_admin_keeps_its_secret(admin_client, user_with_totp):
+    method = TwoStepMethod.objects.get(pk=user_with_totp.method_id)
+    response = admin_client.post(
+        f"{ADMIN}twostepmethod/{method.pk}/change/",
+        {"name": "Renamed by admin", "is_default": "on", "secret": "INJECTED", "last_used_step": "0"},
+    )
+    assert response.status_code == 302
+    method_after = TwoStepMethod.objects.get(pk=method.pk)
+    assert method_after.name == "Renamed by admin"
+    assert method_after.is_default == method.is_default
+    assert method_after.secret == method.secret
+    assert method_after.last_used_step == method.last_used_step
+
+
+def test_methods_and_events_cannot_be_added_in_the_admin(admin_client, db):
+    assert admin_client.get(ADMIN + "twostepmethod/add/").status_code == 403
+    assert admin_client.get(ADMIN + "securityevent/add/").status_code == 403
+
+
+def test_events_are_read_only_in_the_admin(admin_client, user_with_totp):
+    event = SecurityEvent.objects.filter(user=user_with_totp.user).first()
+    response = admin_client.post(f"{ADMIN}securityevent/{event.pk}/change/", {"kind": "forged"})
+    assert response.status_code == 403
+    assert SecurityEvent.objects.get(pk=event.pk).kind == event.kind
+
+
+def test_the_unlock_action_clears_a_lockout(admin_client, user_with_totp):
+    TwoStepProfile.objects.filter(user=user_with_totp.user).update(
+        failed_attempts=7, locked_until=timezone.now() + timedelta(hours=1)
+    )
+    response = admin_client.post(
+        ADMIN + "twostepprofile/",
+        {"action": "unlock", "_selected_action": [user_with_totp.user.pk]},
+    )
+    assert response.status_code == 302
+    profile = TwoStepProfile.objects.get(user=user_with_totp.user)
+    assert (profile.failed_attempts, profile.locked_until) == (0, None)
+
+
+def test_staff_without_permissions_cannot_see_methods(clock, client, django_user_model, user_with_totp):
+    staff = django_user_model.objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
+    client.force_login(staff)
+    assert client.get(ADMIN + "twostepmethod/").status_code == 403
+    assert client.get(f"{ADMIN}twostepmethod/{user_with_totp.method_id}/change/").status_code == 403
+
+
+def test_the_admin_cannot_change_which_method_is_default(admin_client, user_with_totp):
+    client = user_with_totp.client()
+    setup = start_setup(client).json()
+    confirmed = client.post(
+        f"/api/auth/two-step/methods/{setup['id']}/confirm/",
+        {"code": totp_from_uri(setup["otpauth_uri"]).now()},
+        format="json",
+    )
+    assert confirmed.status_code == 200
+    # Ticking a second default, or unticking the only one: never two defaults, never none.
+    response = admin_client.post(
+        f"{ADMIN}twostepmethod/{setup['id']}/change/", {"name": "Second", "is_default": "on"}
+    )
+    assert response.status_code == 302
+    response = admin_client.post(
+        f"{ADMIN}twostepmethod/{user_with_totp.method_id}/change/", {"name": "First"}
+    )
+    assert response.status_code == 302
+    defaults = TwoStepMethod.objects.filter(user=user_with_totp.user, is_default=True)
+    assert list(defaults.values_list("pk", flat=True)) == [user_with_totp.method_id]
+    assert set(TwoStepMethod.objects.values_list("name", flat=True)) == {"First", "Second"}
