@@ -1,0 +1,106 @@
+"""
+The error codes of the package and of API.md agree, both ways.
+
+API.md lives in two places: the repository's ``docs/API.md`` and the shared contract beside
+the repository (``../shared/API.md``). A copy that is absent is skipped. The parsing helpers
+here are also used by ``test_schema``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from rest_framework import exceptions as drf_exceptions
+
+from drf_twostep import exceptions
+from drf_twostep.constants import ErrorCode
+
+REPO = Path(__file__).resolve().parents[1]
+COPIES = {"docs": REPO / "docs" / "API.md", "shared": REPO.parent / "shared" / "API.md"}
+
+
+def read_api_md(which: str) -> str:
+    """One copy of API.md; the test is skipped when that copy does not exist."""
+    path = COPIES[which]
+    if not path.is_file():
+        pytest.skip(f"{path} does not exist")
+    return path.read_text(encoding="utf-8")
+
+
+def any_api_md() -> str:
+    """The docs copy if present, else the shared one; skip when neither exists."""
+    for path in COPIES.values():
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    pytest.skip("no API.md (docs/API.md or ../shared/API.md)")
+
+
+def section(text: str, title_start: str) -> str:
+    """The body of the ``## <title_start>...`` section, up to the next ``## `` heading."""
+    match = re.search(rf"^## {re.escape(title_start)}[^\n]*\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"API.md has no section starting {title_start!r}"
+    return match.group(1)
+
+
+_ENDPOINT = re.compile(r"^###[^`\n]*`((?:[A-Z]+\s*\|\s*)*[A-Z]+)\s+([^`\s]+)`", re.M)
+
+
+def endpoints(text: str) -> list[tuple[str, str]]:
+    """(HTTP method, path) for every ``### `METHOD path` `` heading in ``text``."""
+    return [
+        (method.strip(), path)
+        for methods, path in _ENDPOINT.findall(text)
+        for method in methods.split("|")
+    ]
+
+
+def error_table(text: str) -> dict[str, int]:
+    """API.md's ``## Error codes`` table: code -> HTTP status."""
+    rows = re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|", section(text, "Error codes"), re.M)
+    assert rows, "API.md's error table has no rows"
+    table = {code: int(status) for code, status in rows}
+    assert len(table) == len(rows), "a code is listed twice in API.md's error table"
+    return table
+
+
+PACKAGE_CODES = {code.value for code in ErrorCode}
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+@pytest.mark.parametrize("which", ["docs", "shared"])
+def test_every_error_code_of_the_package_is_in_api_md(which):
+    missing = PACKAGE_CODES - set(error_table(read_api_md(which)))
+    assert not missing, f"ErrorCode values missing from {which} API.md: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("which", ["docs", "shared"])
+def test_every_error_code_of_api_md_is_in_the_package(which):
+    extra = set(error_table(read_api_md(which))) - PACKAGE_CODES
+    assert not extra, f"{which} API.md lists codes that ErrorCode lacks: {sorted(extra)}"
+
+
+@pytest.mark.parametrize("which", ["docs", "shared"])
+def test_each_error_raises_with_the_status_api_md_gives_it(which):
+    table = error_table(read_api_md(which))
+    raised = {}
+    for cls in _subclasses(exceptions.TwoStepError):
+        if cls.default_code != ErrorCode.INVALID.value:
+            raised[cls.default_code] = cls.status_code
+    # DRF's own errors under the package's codes.
+    raised[ErrorCode.INVALID.value] = drf_exceptions.ValidationError.status_code
+    raised[ErrorCode.THROTTLED.value] = drf_exceptions.Throttled.status_code
+    assert set(raised) == PACKAGE_CODES
+    mismatched = {code: (status, table.get(code)) for code, status in raised.items() if table.get(code) != status}
+    assert not mismatched, f"(package status, API.md status): {mismatched}"
+
+
+def test_both_copies_of_api_md_list_the_same_errors():
+    assert error_table(read_api_md("docs")) == error_table(read_api_md("shared"))
+

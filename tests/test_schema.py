@@ -1,0 +1,129 @@
+"""
+The OpenAPI schema (drf-spectacular) generates without warnings, validates, and describes every
+endpoint of API.md's sign-in and self-service sections.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.core.management import call_command
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.validation import validate_schema
+
+from drf_twostep.constants import ErrorCode
+from tests.test_contract import any_api_md, endpoints, section
+
+PREFIX = "/api/auth/"
+CONTRACT_SECTIONS = ("Signing in", "Managing your own 2-Step Verification")
+
+# Success statuses that API.md gives each endpoint.
+SUCCESS = {
+    ("post", "login/"): "200",
+    ("post", "login/verify/"): "200",
+    ("post", "login/send-code/"): "202",
+    ("post", "logout/"): "204",
+    ("get", "two-step/"): "200",
+    ("get", "two-step/methods/"): "200",
+    ("post", "two-step/methods/"): "201",
+    ("post", "two-step/methods/{}/confirm/"): "200",
+    ("patch", "two-step/methods/{}/"): "200",
+    ("delete", "two-step/methods/{}/"): "204",
+    ("post", "two-step/recovery-codes/"): "201",
+    ("post", "two-step/recovery-codes/pdf/"): "200",
+    ("get", "two-step/events/"): "200",
+}
+
+
+def normalize(path: str) -> str:
+    """A path with its parameter names dropped: ``methods/{id}/`` -> ``methods/{}/``."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory):
+    """The schema as ``manage.py spectacular --validate --fail-on-warn`` writes it."""
+    path = tmp_path_factory.mktemp("schema") / "schema.json"
+    GENERATOR_STATS.reset()
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path)
+    )
+    return json.loads(path.read_text())
+
+
+def operations(schema) -> dict[tuple[str, str], dict]:
+    """(method, path relative to the package's mount point with names dropped) -> operation."""
+    found = {}
+    for path, item in schema["paths"].items():
+        if path.startswith(PREFIX):
+            for method, operation in item.items():
+                found[(method, normalize(path[len(PREFIX) :]))] = operation
+    return found
+
+
+def contract_endpoints():
+    text = any_api_md()
+    found = []
+    for title in CONTRACT_SECTIONS:
+        found += endpoints(section(text, title))
+    assert found, "no endpoint headings found in API.md"
+    return [(method.lower(), normalize(path)) for method, path in found]
+
+
+def test_schema_generates_without_warnings_and_validates(schema):
+    # The fixture raised if drf-spectacular warned or the schema broke the OpenAPI spec.
+    assert schema["openapi"].startswith("3.")
+    assert not GENERATOR_STATS
+
+
+def test_schema_view_serves_the_same_valid_schema(client, schema, db):
+    GENERATOR_STATS.reset()
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    served = json.loads(response.content)
+    assert not GENERATOR_STATS, "the schema view emitted warnings or errors"
+    validate_schema(served)
+    assert served["paths"] == schema["paths"]
+
+
+def test_schema_has_every_endpoint_of_the_contract(schema):
+    documented = operations(schema)
+    missing = [endpoint for endpoint in contract_endpoints() if endpoint not in documented]
+    assert not missing, f"in API.md but not in the schema: {missing}"
+
+
+def test_the_contract_lists_every_endpoint_of_the_schema(schema):
+    listed = {(method.lower(), normalize(path)) for method, path in endpoints(any_api_md())}
+    extra = [endpoint for endpoint in operations(schema) if endpoint not in listed]
+    assert not extra, f"in the schema but not in API.md: {extra}"
+
+
+@pytest.mark.parametrize("endpoint, status", sorted(SUCCESS.items()))
+def test_schema_gives_each_endpoint_its_contract_success_status(schema, endpoint, status):
+    assert status in operations(schema)[endpoint]["responses"]
+
+
+def test_schema_error_codes_are_the_packages(schema):
+    components = schema["components"]["schemas"]
+    code = components["Error"]["properties"]["code"]
+    if "$ref" in code:
+        code = components[code["$ref"].rsplit("/", 1)[-1]]
+    assert set(code["enum"]) == {c.value for c in ErrorCode}
+    assert set(components["Error"]["required"]) == {"detail", "code"}
+
+
+def test_schema_describes_the_pdf_as_application_pdf(schema):
+    content = operations(schema)[("post", "two-step/recovery-codes/pdf/")]["responses"]["200"]["content"]
+    assert list(content) == ["application/pdf"]
+
+
+def test_schema_marks_sign_in_anonymous_and_self_service_authenticated(schema):
+    ops = operations(schema)
+    for endpoint in [("post", "login/"), ("post", "login/verify/"), ("post", "login/send-code/")]:
+        assert ops[endpoint].get("security") == [{}], endpoint
+    for endpoint, operation in ops.items():
+        if endpoint[1].startswith("two-step/") or endpoint[1] == "logout/":
+            schemes = {name for requirement in operation["security"] for name in requirement}
+            assert "tokenAuth" in schemes, endpoint
