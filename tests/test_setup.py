@@ -741,3 +741,29 @@ def test_the_secret_does_not_decrypt_under_a_wrong_key(setup):
         crypto.decrypt(stored)
     with keys_setting("some other passphrase"), pytest.raises(InvalidToken):
         crypto.decrypt(stored)
+
+
+def test_emails_and_logs_never_carry_the_secret_or_codes(api, user, clock, caplog, django_capture_on_commit_callbacks):
+    caplog.set_level("DEBUG")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client = token_client(login(api).json()["token"])
+        setup = start_setup(client).json()
+        totp = totp_from_uri(setup["otpauth_uri"])
+        code = totp.now()
+        confirm(client, setup["id"], wrong_code(totp))
+        body = confirm(client, setup["id"], code).json()
+        client = token_client(body["token"])
+        clock.shift(totp.interval)
+        challenge = login(api).json()["challenge"]
+        verify(api, challenge, code=totp.now())
+        challenge = login(api).json()["challenge"]
+        verify(api, challenge, recovery_code=body["recovery_codes"][0])
+        delete(client, setup["id"])
+    assert len(mail.outbox) >= 3
+    secret = secret_of(setup["otpauth_uri"])
+    needles = [secret, setup["setup_key"], code, body["recovery_codes"][0], body["token"], challenge]
+    texts = [m.subject + m.body for m in mail.outbox] + [record.getMessage() for record in caplog.records]
+    for text in texts:
+        for needle in needles:
+            assert needle not in text
