@@ -229,6 +229,10 @@ class MethodDetailView(TwoStepView):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = s.MethodUpdateSerializer
 
+    def get_throttles(self):
+        # A wrong password on DELETE counts toward throttling, as on setup.
+        return [SetupThrottle()] if self.request.method == "DELETE" else []
+
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_methods_update",
@@ -251,6 +255,7 @@ class MethodDetailView(TwoStepView):
             400: _error(ErrorCode.PASSWORD_INCORRECT),
             404: _error(ErrorCode.NOT_FOUND),
             409: _error(ErrorCode.METHOD_REQUIRED_BY_ORGANIZATION),
+            429: THROTTLED,
         },
     )
     def delete(self, request, pk):

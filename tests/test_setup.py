@@ -767,3 +767,30 @@ def test_emails_and_logs_never_carry_the_secret_or_codes(api, user, clock, caplo
     for text in texts:
         for needle in needles:
             assert needle not in text
+
+
+# -- throttling of the password check ---------------------------------------------------------
+
+
+def _throttled(response):
+    assert response.status_code == 429, response.content
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_wrong_setup_passwords_are_throttled(alice, user):
+    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "THROTTLE_RATES": {"twostep_setup": "3/min"}}):
+        for _ in range(3):
+            assert start_setup(alice, password="guess").json()["code"] == "password_incorrect"
+        _throttled(start_setup(alice))
+    assert not TwoStepMethod.objects.filter(user=user).exists()
+
+
+def test_wrong_delete_passwords_are_throttled(user_with_totp, clock):
+    client = user_with_totp.client()
+    clock.shift(60)  # past the minute in which the method was set up
+    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "THROTTLE_RATES": {"twostep_setup": "3/min"}}):
+        for _ in range(3):
+            assert delete(client, user_with_totp.method_id, "guess").json()["code"] == "password_incorrect"
+        _throttled(delete(client, user_with_totp.method_id))
+    assert TwoStepMethod.objects.filter(pk=user_with_totp.method_id).exists()
