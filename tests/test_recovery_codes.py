@@ -277,6 +277,20 @@ def test_regenerating_needs_the_password(user_with_totp):
     assert stored_digests(user_with_totp.user) == before
 
 
+def test_wrong_regeneration_passwords_are_throttled(user_with_totp, clock):
+    client = user_with_totp.client()
+    clock.shift(60)  # past the minute in which the method was set up
+    before = stored_digests(user_with_totp.user)
+    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "THROTTLE_RATES": {"twostep_setup": "3/min"}}):
+        for _ in range(3):
+            assert regenerate(client, password="guess").json()["code"] == "password_incorrect"
+        response = regenerate(client)
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+    assert stored_digests(user_with_totp.user) == before
+
+
 def test_regenerating_with_two_step_off_is_two_step_not_enabled(api, user, clock):
     client = token_client(login(api).json()["token"])
     response = regenerate(client)
@@ -302,6 +316,14 @@ def pdf_pages(tmp_path, document: bytes) -> int:
     path.write_bytes(document)
     result = subprocess.run([require_tool("pdfinfo"), str(path)], capture_output=True, check=True, timeout=60)
     return int(re.search(r"^Pages:\s+(\d+)", result.stdout.decode(), re.M).group(1))
+
+
+def pdf_fonts(tmp_path, document: bytes) -> str:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(document)
+    return subprocess.run(
+        [require_tool("pdffonts"), str(path)], capture_output=True, check=True, timeout=60
+    ).stdout.decode()
 
 
 def date_spellings(day):
@@ -333,6 +355,8 @@ def test_pdf_of_the_current_codes(tmp_path, user_with_totp):
     assert any(spelling in flat for spelling in date_spellings(timezone.localdate())), flat
     assert re.search(r"each code works (only )?once", flat, re.I), flat
     assert pdf_pages(tmp_path, document) == 1
+    # The codes are set in a monospace type.
+    assert "Courier" in pdf_fonts(tmp_path, document)
 
 
 def test_pdf_shows_codes_sent_in_any_spelling_in_display_form(tmp_path, user_with_totp):
