@@ -34,10 +34,20 @@ def render_recovery_codes(*, site_name, account, codes, date) -> bytes:
         new_x="LMARGIN", new_y="NEXT",
     )
     pdf.ln(8)
-    pdf.set_font("Courier", "B", 22 if len(codes) <= 4 else 16)
-    for code in codes:
-        pdf.cell(width, 14, code, border=1, align="C", new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(2)
+    # Every code fits on the one page: one column up to 8 codes, then two, rows shrinking to fit
+    # between here and the use-once note (30 mm) above the 20 mm bottom margin.
+    columns = 1 if len(codes) <= 8 else 2
+    rows = -(-len(codes) // columns)
+    top = pdf.get_y()
+    pitch = min(16.0, (pdf.h - 20 - 30 - top) / rows)
+    size = 22 if len(codes) <= 4 else 16 if columns == 1 else 13
+    pdf.set_font("Courier", "B", min(size, (pitch - 2) / 25.4 * 72))
+    column_width = width / columns
+    for index, code in enumerate(codes):
+        column, row = divmod(index, rows)
+        pdf.set_xy(pdf.l_margin + column * column_width, top + row * pitch)
+        pdf.cell(column_width - 2 * (columns - 1), pitch - 2, code, border=1, align="C")
+    pdf.set_xy(pdf.l_margin, top + rows * pitch)
     pdf.ln(6)
     pdf.set_font("Helvetica", "", 11)
     pdf.multi_cell(
