@@ -7,6 +7,7 @@ hooks you need.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from django.apps import apps
@@ -104,7 +105,11 @@ class DefaultTwoStepAdapter:
         if twostep_settings.TRUST_X_FORWARDED_FOR:
             forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
             if forwarded:
-                return forwarded.split(",")[0].strip() or None
+                first = forwarded.split(",")[0].strip()
+                try:
+                    return str(ipaddress.ip_address(first))
+                except ValueError:
+                    pass  # not an address (e.g. "unknown"): the peer's address below
         return request.META.get("REMOTE_ADDR") or None
 
     def get_user_agent(self, request) -> str:

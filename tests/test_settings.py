@@ -214,6 +214,22 @@ def test_x_forwarded_for_is_used_only_when_trusted(alice, trusted, expected):
     assert ips == {expected}
 
 
+@pytest.mark.parametrize("header", ["unknown", "", "  ,10.0.0.1", "not-an-ip, 203.0.113.9", "203.0.113.9:443"])
+def test_a_forwarded_for_that_is_not_an_address_falls_back_to_the_peer(alice, header):
+    setup = start_setup(alice).json()
+    with twostep(TRUST_X_FORWARDED_FOR=True):
+        response = alice.post(
+            f"{AUTH}two-step/methods/{setup['id']}/confirm/",
+            {"code": totp_from_uri(setup["otpauth_uri"]).now()},
+            format="json",
+            HTTP_X_FORWARDED_FOR=header,
+        )
+    assert response.status_code == 200
+    client = token_client(response.json()["token"])
+    ips = {event["ip"] for event in client.get(AUTH + "two-step/events/").json()["results"]}
+    assert ips == {"127.0.0.1"}
+
+
 # -- encryption keys --------------------------------------------------------------------------
 
 
