@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.contrib.auth import authenticate, get_user_model, load_backend, user_logged_in
 from django.contrib.auth import logout as django_logout
 from django.db import transaction
 from django.utils import timezone
@@ -194,7 +194,19 @@ def _open_challenge(raw, now, *, lock=True) -> LoginChallenge:
         raise InvalidChallenge()
     if challenge.expires_at <= now:
         raise ChallengeExpired()
+    if not _backend_still_accepts(challenge):
+        raise InvalidChallenge()
     return challenge
+
+
+def _backend_still_accepts(challenge) -> bool:
+    """Whether the backend that accepted the password still lets the user in (not deactivated)."""
+    try:
+        backend = load_backend(challenge.backend)
+    except ImportError:
+        return False
+    check = getattr(backend, "user_can_authenticate", None)
+    return check is None or bool(check(challenge.user))
 
 
 def _check_not_locked(profile, challenge, now):

@@ -798,3 +798,39 @@ def test_other_verbs_on_login_endpoints_are_405(api, db, path, verb):
     response = getattr(api, verb)(path, {}, format="json")
     assert response.status_code == 405
     assert response.json()["code"]
+
+
+def test_overlong_code_is_invalid_code(api, user_with_totp):
+    assert_error(verify(api, start(api), code="1" * 10_000), 400, "invalid_code")
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["username", "password"],
+)
+def test_nul_character_in_login_is_a_400(api, user, field):
+    body = {"username": "alice", "password": PASSWORD, field: "ali\x00ce"}
+    response = api.post(LOGIN, body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] in {"invalid", "invalid_credentials"}
+
+
+@pytest.mark.parametrize("field", ["challenge", "code", "recovery_code"])
+def test_nul_character_in_verify_is_a_400(api, user_with_totp, field):
+    body = {"challenge": start(api), field: "AB\x00CD"}
+    if field == "challenge":
+        body["code"] = user_with_totp.code()
+    response = api.post(VERIFY, body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] in {"invalid", "invalid_challenge", "invalid_code", "invalid_recovery_code"}
+
+
+def test_user_deactivated_after_the_password_cannot_complete_the_login(api, user_with_totp):
+    challenge = start(api)
+    user = user_with_totp.user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    response = verify(api, challenge, code=user_with_totp.code())
+    body = assert_error(response, 400, "invalid_challenge")
+    assert "token" not in body
+    assert not SecurityEvent.objects.filter(user=user, kind="verification_succeeded").exists()
