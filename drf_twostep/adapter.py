@@ -12,6 +12,7 @@ import logging
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
@@ -83,10 +84,8 @@ class DefaultTwoStepAdapter:
     def get_organization(self, organization_id):
         """The organization with this id (a string from the URL), or None."""
         model = self.get_organization_model()
-        try:
-            return model.objects.filter(pk=organization_id).first()
-        except (ValueError, TypeError, OverflowError):
-            return None
+        pk = parse_pk(model, organization_id)
+        return None if pk is None else model.objects.filter(pk=pk).first()
 
     def get_organization_name(self, organization) -> str:
         return str(getattr(organization, "name", None) or organization)
@@ -140,6 +139,17 @@ class DefaultTwoStepAdapter:
         except Exception:
             # A mail outage must not undo or block a security change; it is logged instead.
             logger.exception("drf_twostep: could not send the %s notification", kind)
+
+
+def parse_pk(model, raw):
+    """``raw`` (from a URL) as a primary key of ``model``, or None if it cannot be one."""
+    try:
+        value = model._meta.pk.to_python(raw)
+    except (ValidationError, ValueError, TypeError):
+        return None
+    if isinstance(value, int) and not 0 <= value < 2**63:
+        return None
+    return value
 
 
 def get_adapter() -> DefaultTwoStepAdapter:

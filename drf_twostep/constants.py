@@ -41,6 +41,8 @@ class EventKind(str, Enum):
     RECOVERY_CODE_USED = "recovery_code_used"
     RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
     RESET_BY_ADMIN = "reset_by_admin"
+    MEMBER_RESET = "member_reset"
+    POLICY_CHANGED = "policy_changed"
     LOCKED_OUT = "locked_out"
 
 

@@ -14,14 +14,16 @@ from datetime import timedelta
 from django.contrib.auth import authenticate, get_user_model, load_backend, user_logged_in
 from django.contrib.auth import logout as django_logout
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Prefetch, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.authentication import SessionAuthentication
 
 from . import signals
-from .adapter import get_adapter
+from .adapter import get_adapter, parse_pk
 from .constants import CHALLENGE_BYTES, EventKind, LoginStatus, MethodStatus
 from .crypto import digest
-from .enforcement import _unmet_policies, get_requirement, invalidate
+from .enforcement import _unmet_policies, get_requirement, get_state, invalidate, invalidate_all
 from .exceptions import (
     ChallengeExpired,
     CodeAlreadyUsed,
@@ -36,10 +38,18 @@ from .exceptions import (
     PasswordIncorrect,
     TooManyAttempts,
     TwoStepNotEnabled,
+    TwoStepSetupRequired,
 )
 from .issuers import get_issuer, mark_session_verified
 from .methods import get_method, get_method_class, recovery
-from .models import LoginChallenge, RecoveryCode, SecurityEvent, TwoStepMethod, TwoStepProfile
+from .models import (
+    LoginChallenge,
+    OrganizationPolicy,
+    RecoveryCode,
+    SecurityEvent,
+    TwoStepMethod,
+    TwoStepProfile,
+)
 from .settings import twostep_settings
 
 _NOTIFIED = {
@@ -152,9 +162,12 @@ def login(request, username, password) -> dict:
         return _start_challenge(user)
     token = get_issuer().issue(request, user, verified=False, profile=profile)
     _login_completed(request, user)
-    unmet = get_requirement(user).unmet_from is not None
+    # Inside a grace period the credential works everywhere: the status object's
+    # grace_period_ends_at tells the client to suggest setting up, not to insist.
+    unmet_from = get_requirement(user).unmet_from
+    must_set_up = unmet_from is not None and unmet_from <= timezone.now()
     return {
-        "status": (LoginStatus.SETUP_REQUIRED if unmet else LoginStatus.AUTHENTICATED).value,
+        "status": (LoginStatus.SETUP_REQUIRED if must_set_up else LoginStatus.AUTHENTICATED).value,
         "token": token,
         "two_step": status(user),
     }
@@ -506,10 +519,11 @@ def recovery_codes_pdf(user, codes) -> bytes:
     )
 
 
-def reset_two_step(user, request=None) -> None:
+def reset_two_step(user, request=None, by=None) -> None:
     """
     For a user who lost their device: remove their methods and recovery codes, turn 2SV off,
-    revoke their credentials, record ``reset_by_admin`` and notify them.
+    revoke their credentials, record ``reset_by_admin`` (and ``member_reset`` on ``by``, the
+    admin who did it) and notify them.
     """
     with transaction.atomic():
         profile = _profile_for_update(user)
@@ -524,3 +538,79 @@ def reset_two_step(user, request=None) -> None:
         get_issuer().revoke_all(user)
         _state_changed(user)
         record_event(user, EventKind.RESET_BY_ADMIN, request)
+        if by is not None:
+            record_event(by, EventKind.MEMBER_RESET, request)
+
+
+# -- organizations ------------------------------------------------------------------------
+
+
+def admin_organization(user, organization_id, *, change=False):
+    """
+    The organization ``organization_id`` if ``user`` administers it, else ``NotFound`` (so ids
+    cannot be probed). ``change``: the admin must have 2SV on (``TwoStepSetupRequired``).
+    """
+    adapter = get_adapter()
+    organization = adapter.get_organization(organization_id)
+    if organization is None or not adapter.is_organization_admin(user, organization):
+        raise NotFound()
+    if change and not get_state(user).enabled:
+        raise TwoStepSetupRequired()
+    return organization
+
+
+def get_policy(organization) -> OrganizationPolicy:
+    """The organization's policy; an unsaved default one if it has none yet."""
+    policy = OrganizationPolicy.objects.filter(organization=organization).first()
+    return policy or OrganizationPolicy(organization=organization)
+
+
+def update_policy(request, admin, organization, **changes) -> OrganizationPolicy:
+    """Change a policy (``required``, ``grace_period_days``, ``allowed_methods``)."""
+    with transaction.atomic():
+        policy, _ = OrganizationPolicy.objects.select_for_update().get_or_create(
+            organization=organization
+        )
+        for field, value in changes.items():
+            setattr(policy, field, value)
+        policy.save()
+        record_event(admin, EventKind.POLICY_CHANGED, request)
+        invalidate_all()
+        transaction.on_commit(invalidate_all)
+    return policy
+
+
+def organization_members(organization, policy):
+    """The members of ``organization`` annotated for the members list: ``compliant`` (has an
+    active method the policy allows), ``enabled``, ``last_verified_at``; active methods
+    prefetched as ``active_two_step_methods``."""
+    satisfying = TwoStepMethod.objects.active().filter(user=OuterRef("pk"))
+    if policy.allowed_kinds:
+        satisfying = satisfying.filter(kind__in=policy.allowed_methods)
+    return (
+        get_adapter()
+        .get_organization_members(organization)
+        .annotate(
+            compliant=Exists(satisfying),
+            two_step_enabled=Coalesce(F("two_step__enabled"), Value(False)),
+            last_verified_at=F("two_step__last_verified_at"),
+        )
+        .prefetch_related(
+            Prefetch(
+                "two_step_methods",
+                queryset=TwoStepMethod.objects.active(),
+                to_attr="active_two_step_methods",
+            )
+        )
+        .order_by("pk")
+    )
+
+
+def reset_member(request, admin, organization, user_id) -> None:
+    """Reset the 2SV of a member of ``organization`` (``NotFound`` for anyone else)."""
+    members = get_adapter().get_organization_members(organization)
+    pk = parse_pk(members.model, user_id)
+    member = None if pk is None else members.filter(pk=pk).first()
+    if member is None:
+        raise NotFound()
+    reset_two_step(member, request, by=admin)

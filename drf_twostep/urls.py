@@ -26,4 +26,19 @@ urlpatterns = [
         name="recovery-codes-pdf",
     ),
     path("two-step/events/", views.EventListView.as_view(), name="events"),
+    path(
+        "organizations/<str:org_id>/two-step-policy/",
+        views.PolicyView.as_view(),
+        name="organization-policy",
+    ),
+    path(
+        "organizations/<str:org_id>/members/",
+        views.MemberListView.as_view(),
+        name="organization-members",
+    ),
+    path(
+        "organizations/<str:org_id>/members/<str:user_id>/reset-two-step/",
+        views.MemberResetView.as_view(),
+        name="organization-member-reset",
+    ),
 ]

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from . import serializers as s
 from . import services
+from .adapter import get_adapter
 from .constants import ErrorCode
 from .exceptions import MethodDoesNotSend, exception_handler
 from .methods import get_method
@@ -360,3 +361,138 @@ class EventListView(TwoStepView, generics.ListAPIView):
     @extend_schema(tags=[TAG], operation_id="two_step_events_list")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+# -- organizations --------------------------------------------------------------------------
+
+ORG_TAG = "Organizations"
+
+
+class OrganizationView(TwoStepView):
+    """Base for the organization admin endpoints: 404 for anyone who is not an admin."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    twostep_setup_allowed = False
+
+    def get_organization(self, change=False):
+        return services.admin_organization(
+            self.request.user, self.kwargs["org_id"], change=change
+        )
+
+
+def _policy_body(organization, policy):
+    from .methods import enabled_kinds
+
+    adapter = get_adapter()
+    return {
+        "organization": {
+            "id": str(organization.pk),
+            "name": adapter.get_organization_name(organization),
+        },
+        "required": policy.required,
+        "grace_period_days": policy.grace_period_days,
+        "required_since": policy.required_since,
+        "allowed_methods": policy.allowed_methods or enabled_kinds(),
+    }
+
+
+POLICY_CHANGE_RESPONSES = {
+    200: s.PolicySerializer,
+    400: VALIDATION,
+    403: _error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+    404: _error(ErrorCode.NOT_FOUND),
+}
+
+
+class PolicyView(OrganizationView):
+    """An organization's 2-Step Verification policy (organization admins only)."""
+
+    serializer_class = s.PolicySerializer
+
+    @extend_schema(
+        tags=[ORG_TAG],
+        operation_id="organization_policy_retrieve",
+        responses={200: s.PolicySerializer, 404: _error(ErrorCode.NOT_FOUND)},
+    )
+    def get(self, request, org_id):
+        organization = self.get_organization()
+        body = _policy_body(organization, services.get_policy(organization))
+        return Response(s.PolicySerializer(body).data)
+
+    def _change(self, request, partial):
+        organization = self.get_organization(change=True)
+        serializer = s.PolicySerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        policy = services.update_policy(request, request.user, organization, **serializer.validated_data)
+        return Response(s.PolicySerializer(_policy_body(organization, policy)).data)
+
+    @extend_schema(
+        tags=[ORG_TAG],
+        operation_id="organization_policy_update",
+        request=s.PolicySerializer,
+        responses=POLICY_CHANGE_RESPONSES,
+    )
+    def put(self, request, org_id):
+        return self._change(request, partial=False)
+
+    @extend_schema(
+        tags=[ORG_TAG],
+        operation_id="organization_policy_partial_update",
+        request=s.PolicySerializer(partial=True),
+        responses=POLICY_CHANGE_RESPONSES,
+    )
+    def patch(self, request, org_id):
+        return self._change(request, partial=True)
+
+
+class MemberPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class MemberListView(OrganizationView, generics.ListAPIView):
+    """The organization's members and whether each meets its policy. ``?compliant=false``."""
+
+    serializer_class = s.MemberSerializer
+    pagination_class = MemberPagination
+
+    def get_queryset(self):
+        organization = self.get_organization()
+        members = services.organization_members(organization, services.get_policy(organization))
+        compliant = self.request.query_params.get("compliant")
+        if compliant in ("true", "false"):
+            members = members.filter(compliant=compliant == "true")
+        return members
+
+    @extend_schema(
+        tags=[ORG_TAG],
+        operation_id="organization_members_list",
+        parameters=[
+            OpenApiParameter("compliant", bool, description="Only members who do (not) meet the policy.")
+        ],
+        responses={200: s.MemberSerializer(many=True), 404: _error(ErrorCode.NOT_FOUND)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MemberResetView(OrganizationView):
+    """Reset a member's 2-Step Verification (lost device): methods, codes and credentials go."""
+
+    serializer_class = None
+
+    @extend_schema(
+        tags=[ORG_TAG],
+        operation_id="organization_member_reset_two_step",
+        request=None,
+        responses={
+            204: None,
+            403: _error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+            404: _error(ErrorCode.NOT_FOUND),
+        },
+    )
+    def post(self, request, org_id, user_id):
+        organization = self.get_organization(change=True)
+        services.reset_member(request, request.user, organization, user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
