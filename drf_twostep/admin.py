@@ -1,9 +1,13 @@
 """Django admin for methods, profiles and security events. Secrets are never shown."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from .models import SecurityEvent, TwoStepMethod, TwoStepProfile
+from . import enforcement, services
+from .constants import EventKind
+from .methods import method_classes
+from .models import OrganizationPolicy, SecurityEvent, TwoStepMethod, TwoStepProfile
 
 
 @admin.register(TwoStepMethod)
@@ -30,7 +34,7 @@ class TwoStepProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username"]
     fields = ["user", "enabled", "enabled_at", "failed_attempts", "locked_until", "last_verified_at"]
     readonly_fields = ["user", "enabled", "enabled_at", "last_verified_at"]
-    actions = ["unlock"]
+    actions = ["unlock", "reset_two_step"]
 
     def has_add_permission(self, request):
         return False
@@ -39,6 +43,61 @@ class TwoStepProfileAdmin(admin.ModelAdmin):
     def unlock(self, request, queryset):
         count = queryset.update(failed_attempts=0, locked_until=None)
         self.message_user(request, _("%(count)d unlocked.") % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Reset 2-Step Verification (lost device)"))
+    def reset_two_step(self, request, queryset):
+        profiles = list(queryset.select_related("user"))
+        for profile in profiles:
+            services.reset_two_step(profile.user, request, by=request.user)
+        self.message_user(
+            request, _("%(count)d reset.") % {"count": len(profiles)}, messages.SUCCESS
+        )
+
+
+class OrganizationPolicyForm(forms.ModelForm):
+    """Allowed kinds as checkboxes of the enabled kinds; none ticked means any kind."""
+
+    allowed_methods = forms.MultipleChoiceField(
+        label=_("allowed methods"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every method kind counts."),
+    )
+
+    class Meta:
+        model = OrganizationPolicy
+        fields = ["organization", "required", "grace_period_days"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["allowed_methods"]
+        field.choices = [(cls.kind, cls.verbose_name) for cls in method_classes().values()]
+        field.initial = self.instance.allowed_methods
+
+    def save(self, commit=True):
+        self.instance.allowed_methods = self.cleaned_data["allowed_methods"]
+        return super().save(commit)
+
+
+@admin.register(OrganizationPolicy)
+class OrganizationPolicyAdmin(admin.ModelAdmin):
+    form = OrganizationPolicyForm
+    list_display = ["organization", "required", "grace_period_days", "required_since"]
+    list_filter = ["required"]
+    readonly_fields = ["required_since", "updated_at"]
+    fields = [
+        "organization",
+        "required",
+        "grace_period_days",
+        "allowed_methods",
+        "required_since",
+        "updated_at",
+    ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.record_event(request.user, EventKind.POLICY_CHANGED, request)
+        enforcement.invalidate_all()
 
 
 @admin.register(SecurityEvent)

@@ -140,3 +140,57 @@ def test_the_admin_cannot_change_which_method_is_default(admin_client, user_with
     defaults = TwoStepMethod.objects.filter(user=user_with_totp.user, is_default=True)
     assert list(defaults.values_list("pk", flat=True)) == [user_with_totp.method_id]
     assert set(TwoStepMethod.objects.values_list("name", flat=True)) == {"First", "Second"}
+
+
+def test_the_reset_action_resets_through_the_service_and_records_both_users(
+    admin_client, admin_user, user_with_totp, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from drf_twostep.models import RecoveryCode
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            ADMIN + "twostepprofile/",
+            {"action": "reset_two_step", "_selected_action": [user_with_totp.user.pk]},
+        )
+    assert response.status_code == 302
+    assert not TwoStepMethod.objects.filter(user=user_with_totp.user).exists()
+    assert not RecoveryCode.objects.filter(user=user_with_totp.user).exists()
+    assert TwoStepProfile.objects.get(user=user_with_totp.user).enabled is False
+    assert user_with_totp.client().get("/api/me/").status_code == 401
+    assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="reset_by_admin").count() == 1
+    assert SecurityEvent.objects.filter(user=admin_user, kind="member_reset").count() == 1
+    assert [m.to for m in mail.outbox] == [[user_with_totp.user.email]]
+
+
+def test_policy_admin_offers_the_enabled_kinds_and_saves_them(admin_client, admin_user, db):
+    from django.contrib.auth.models import Group
+
+    from drf_twostep.models import OrganizationPolicy
+
+    clinic = Group.objects.create(name="Demo Clinic")
+    page = admin_client.get(ADMIN + "organizationpolicy/add/")
+    assert page.status_code == 200
+    assert 'value="authenticator_app"' in page.content.decode()
+    response = admin_client.post(
+        ADMIN + "organizationpolicy/add/",
+        {
+            "organization": clinic.pk,
+            "required": "on",
+            "grace_period_days": 3,
+            "allowed_methods": ["authenticator_app"],
+        },
+    )
+    assert response.status_code == 302, response.content
+    policy = OrganizationPolicy.objects.get(organization=clinic)
+    assert policy.required and policy.required_since is not None
+    assert policy.allowed_methods == ["authenticator_app"]
+    assert SecurityEvent.objects.filter(user=admin_user, kind="policy_changed").count() == 1
+    bad = admin_client.post(
+        f"{ADMIN}organizationpolicy/{policy.pk}/change/",
+        {"organization": clinic.pk, "grace_period_days": 3, "allowed_methods": ["sms-ish"]},
+    )
+    assert bad.status_code == 200  # the form comes back with an error
+    assert OrganizationPolicy.objects.get().allowed_methods == ["authenticator_app"]
