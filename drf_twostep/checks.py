@@ -56,3 +56,55 @@ def check_settings(app_configs=None, **kwargs):
             Error("TOTP_SECRET_BYTES must be a multiple of 5 and at least 20.", id="drf_twostep.E008")
         )
     return errors
+
+
+def _routed_views(patterns, prefix=""):
+    """``(route, view class)`` for every class-based view the URL patterns reach."""
+    from django.urls import URLPattern, URLResolver
+
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _routed_views(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            view_class = getattr(entry.callback, "cls", None) or getattr(
+                entry.callback, "view_class", None
+            )
+            if view_class is not None:
+                yield prefix + str(entry.pattern), view_class
+
+
+@register(Tags.security, Tags.urls, "drf_twostep")
+def check_password_only_token_views(app_configs=None, **kwargs):
+    """
+    DRF's ``obtain_auth_token`` hands out the user's one ``Token`` for a password alone. With the
+    default issuer that is the same token that passed the second step, so routing both would let
+    a password stand in for the second step.
+    """
+    from django.urls import get_resolver
+
+    user_settings = getattr(settings, SETTINGS_NAME, None) or {}
+    issuer = user_settings.get("TOKEN_ISSUER") if isinstance(user_settings, dict) else None
+    if issuer not in (None, DEFAULTS["TOKEN_ISSUER"]) or not apps.is_installed(
+        "rest_framework.authtoken"
+    ):
+        return []
+    from rest_framework.authtoken.views import ObtainAuthToken
+
+    try:
+        routes = list(_routed_views(get_resolver().url_patterns))
+    except Exception:  # noqa: BLE001 - a broken URLconf is Django's own check to report
+        return []
+    return [
+        Error(
+            f"DRF's password-only ObtainAuthToken is routed at {route!r}.",
+            hint=(
+                "It returns the token that drf_twostep's login marked as having passed the "
+                "second step, for a password alone. Remove the route and sign in through "
+                "drf_twostep's login/ and login/verify/."
+            ),
+            obj=view_class,
+            id="drf_twostep.E009",
+        )
+        for route, view_class in routes
+        if issubclass(view_class, ObtainAuthToken)
+    ]

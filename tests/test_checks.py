@@ -115,3 +115,16 @@ def test_every_problem_is_reported_at_once():
         "drf_twostep.E007",
         "drf_twostep.E008",
     ]
+
+
+def test_routing_drfs_password_only_token_view_is_an_error():
+    with override_settings(ROOT_URLCONF="tests.testapp.urls_obtain_token"):
+        messages = [m for m in run_checks() if m.id == "drf_twostep.E009"]
+        assert len(messages) == 1
+        assert "api/token/" in messages[0].msg
+        with pytest.raises(SystemCheckError, match="drf_twostep.E009"):
+            call_command("check")
+        # Another issuer has no such shared token.
+        other_issuer = {"ISSUER_NAME": ISSUER, "TOKEN_ISSUER": "tests.test_checks.NullIssuer"}
+        with override_settings(DRF_TWOSTEP=other_issuer):
+            assert "drf_twostep.E009" not in ids(run_checks())
