@@ -14,6 +14,15 @@ from tests.conftest import PASSWORD
 AUTH = "/api/auth/"
 
 
+def assert_error(response, status, code):
+    """An error body of the contract: the status, ``code`` and a non-empty ``detail``."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"].strip(), body
+    return body
+
+
 def totp_from_uri(uri: str) -> pyotp.TOTP:
     return pyotp.parse_uri(uri)
 

@@ -25,7 +25,7 @@ from drf_twostep.models import (
 )
 from drf_twostep.settings import DEFAULTS
 from tests.conftest import PASSWORD
-from tests.helpers import AUTH, enable_totp, login, token_client, verify
+from tests.helpers import assert_error, AUTH, enable_totp, login, token_client, verify
 
 LOGIN = AUTH + "login/"
 VERIFY = AUTH + "login/verify/"
@@ -36,15 +36,6 @@ URLSAFE = set(string.ascii_letters + string.digits + "-_")
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def assert_error(response, status, code):
-    """An error body of the contract: the status, ``code`` and a non-empty ``detail``."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"].strip(), body
-    return body
 
 
 def start(api, username="alice", password=PASSWORD) -> str:
