@@ -9,7 +9,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MANAGE := $(VPY) example_project/manage.py
 
-.PHONY: demo test clean
+.PHONY: demo test lint clean
 
 ## demo: serve the example project on http://$(HOST):$(PORT)/ (SQLite unless DATABASE_URL is set)
 demo: $(VENV)/.installed-example
@@ -21,6 +21,12 @@ demo: $(VENV)/.installed-example
 ## test: the test suite (SQLite in memory unless DATABASE_URL is set)
 test: $(VENV)/.installed-test
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff's checks and formatting
+lint: $(VENV)/.installed
+	$(VPY) -m pip install --quiet "ruff>=0.8"
+	$(VPY) -m ruff check drf_twostep tests example_project
+	$(VPY) -m ruff format --check drf_twostep tests example_project
 
 ## clean: remove the virtualenv, the demo database and build output
 clean:

@@ -12,7 +12,7 @@ import logging
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
@@ -32,7 +32,7 @@ class DefaultTwoStepAdapter:
 
             try:
                 name = Site.objects.get_current().name
-            except Exception:  # no Site row or no SITE_ID: fall back below
+            except (Site.DoesNotExist, ImproperlyConfigured):  # no Site row or no SITE_ID
                 name = None
         return (name or "Django").replace(":", " ").strip()
 
@@ -53,8 +53,7 @@ class DefaultTwoStepAdapter:
         model = self.get_organization_model()
         if model._meta.label != "auth.Group":
             raise NotImplementedError(
-                "Override DefaultTwoStepAdapter.get_user_organizations() for "
-                f"{model._meta.label}."
+                f"Override DefaultTwoStepAdapter.get_user_organizations() for {model._meta.label}."
             )
         return model.objects.filter(user=user)
 
@@ -77,8 +76,7 @@ class DefaultTwoStepAdapter:
         if user.is_superuser:
             return True
         return bool(
-            user.is_staff
-            and self.get_user_organizations(user).filter(pk=organization.pk).exists()
+            user.is_staff and self.get_user_organizations(user).filter(pk=organization.pk).exists()
         )
 
     def get_organization(self, organization_id):

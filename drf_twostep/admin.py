@@ -17,10 +17,27 @@ class TwoStepMethodAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "name"]
     raw_id_fields = ["user"]
     # The secret and the replay counter are not fields of this form at all.
-    fields = ["user", "kind", "name", "status", "is_default", "created_at", "confirmed_at", "last_used_at"]
+    fields = [
+        "user",
+        "kind",
+        "name",
+        "status",
+        "is_default",
+        "created_at",
+        "confirmed_at",
+        "last_used_at",
+    ]
     # The default is the user's choice (PATCH two-step/methods/{id}/): exactly one active method
     # is default, which a checkbox here could break.
-    readonly_fields = ["user", "kind", "status", "is_default", "created_at", "confirmed_at", "last_used_at"]
+    readonly_fields = [
+        "user",
+        "kind",
+        "status",
+        "is_default",
+        "created_at",
+        "confirmed_at",
+        "last_used_at",
+    ]
 
     def has_add_permission(self, request):
         # Methods are set up by their users, never typed in by an admin.
@@ -29,10 +46,24 @@ class TwoStepMethodAdmin(admin.ModelAdmin):
 
 @admin.register(TwoStepProfile)
 class TwoStepProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "enabled", "enabled_at", "failed_attempts", "locked_until", "last_verified_at"]
+    list_display = [
+        "user",
+        "enabled",
+        "enabled_at",
+        "failed_attempts",
+        "locked_until",
+        "last_verified_at",
+    ]
     list_filter = ["enabled"]
     search_fields = ["user__username"]
-    fields = ["user", "enabled", "enabled_at", "failed_attempts", "locked_until", "last_verified_at"]
+    fields = [
+        "user",
+        "enabled",
+        "enabled_at",
+        "failed_attempts",
+        "locked_until",
+        "last_verified_at",
+    ]
     readonly_fields = ["user", "enabled", "enabled_at", "last_verified_at"]
     actions = ["unlock", "reset_two_step"]
 

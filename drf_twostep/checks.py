@@ -16,7 +16,11 @@ def check_settings(app_configs=None, **kwargs):
     for key in user_settings:
         if key in REMOVED_SETTINGS:
             errors.append(
-                Error(f"{SETTINGS_NAME}[{key!r}] was removed.", hint=REMOVED_SETTINGS[key], id="drf_twostep.E004")
+                Error(
+                    f"{SETTINGS_NAME}[{key!r}] was removed.",
+                    hint=REMOVED_SETTINGS[key],
+                    id="drf_twostep.E004",
+                )
             )
         elif key not in DEFAULTS:
             errors.append(
@@ -47,13 +51,19 @@ def check_settings(app_configs=None, **kwargs):
     if not (isinstance(digits, int) and 6 <= digits <= 10):
         errors.append(Error("TOTP_DIGITS must be between 6 and 10.", id="drf_twostep.E005"))
     if not (isinstance(period, int) and 0 < period <= 120):
-        errors.append(Error("TOTP_PERIOD must be between 1 and 120 seconds.", id="drf_twostep.E006"))
+        errors.append(
+            Error("TOTP_PERIOD must be between 1 and 120 seconds.", id="drf_twostep.E006")
+        )
     if algorithm not in ("SHA1", "SHA256", "SHA512"):
-        errors.append(Error("TOTP_ALGORITHM must be SHA1, SHA256 or SHA512.", id="drf_twostep.E007"))
+        errors.append(
+            Error("TOTP_ALGORITHM must be SHA1, SHA256 or SHA512.", id="drf_twostep.E007")
+        )
     secret_bytes = user_settings.get("TOTP_SECRET_BYTES", DEFAULTS["TOTP_SECRET_BYTES"])
     if not (isinstance(secret_bytes, int) and secret_bytes >= 20 and secret_bytes % 5 == 0):
         errors.append(
-            Error("TOTP_SECRET_BYTES must be a multiple of 5 and at least 20.", id="drf_twostep.E008")
+            Error(
+                "TOTP_SECRET_BYTES must be a multiple of 5 and at least 20.", id="drf_twostep.E008"
+            )
         )
     return errors
 

@@ -166,9 +166,7 @@ class LoginChallenge(models.Model):
     """
 
     digest = models.CharField(max_length=DIGEST_LENGTH, unique=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     backend = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -243,18 +241,12 @@ class OrganizationPolicy(models.Model):
     class Meta:
         verbose_name = _("organization 2SV policy")
         verbose_name_plural = _("organization 2SV policies")
-        indexes = [models.Index(fields=["required", "enforced_from"], name="twostep_policy_enforced")]
+        indexes = [
+            models.Index(fields=["required", "enforced_from"], name="twostep_policy_enforced")
+        ]
 
     def __str__(self):
         return str(self.organization)
-
-    @property
-    def allowed_methods(self) -> list[str]:
-        return [kind for kind in self.allowed_kinds.split(",") if kind]
-
-    @allowed_methods.setter
-    def allowed_methods(self, kinds):
-        self.allowed_kinds = "," + ",".join(dict.fromkeys(kinds)) + "," if kinds else ""
 
     def save(self, *args, **kwargs):
         if self.required and self.required_since is None:
@@ -269,3 +261,11 @@ class OrganizationPolicy(models.Model):
         if "update_fields" in kwargs and kwargs["update_fields"] is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "required_since", "enforced_from"}
         super().save(*args, **kwargs)
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        return [kind for kind in self.allowed_kinds.split(",") if kind]
+
+    @allowed_methods.setter
+    def allowed_methods(self, kinds):
+        self.allowed_kinds = "," + ",".join(dict.fromkeys(kinds)) + "," if kinds else ""

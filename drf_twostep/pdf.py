@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fpdf import FPDF
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from fpdf import FPDF
 
 
 def _latin1(text: str) -> str:
@@ -25,13 +25,24 @@ def render_recovery_codes(*, site_name, account, codes, date) -> bytes:
     pdf.set_font("Helvetica", "B", 20)
     pdf.cell(width, 12, _latin1(site_name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 14)
-    pdf.cell(width, 9, _latin1(_("2-Step Verification recovery code")), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        width, 9, _latin1(_("2-Step Verification recovery code")), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(4)
     pdf.set_font("Helvetica", "", 12)
-    pdf.cell(width, 8, _latin1(_("Account: %(account)s") % {"account": account}), new_x="LMARGIN", new_y="NEXT")
     pdf.cell(
-        width, 8, _latin1(_("Created: %(date)s") % {"date": date_format(date, "DATE_FORMAT")}),
-        new_x="LMARGIN", new_y="NEXT",
+        width,
+        8,
+        _latin1(_("Account: %(account)s") % {"account": account}),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.cell(
+        width,
+        8,
+        _latin1(_("Created: %(date)s") % {"date": date_format(date, "DATE_FORMAT")}),
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     pdf.ln(8)
     # Every code fits on the one page: one column up to 8 codes, then two, rows shrinking to fit
@@ -51,11 +62,14 @@ def render_recovery_codes(*, site_name, account, codes, date) -> bytes:
     pdf.ln(6)
     pdf.set_font("Helvetica", "", 11)
     pdf.multi_cell(
-        width, 6,
-        _latin1(_(
-            "Each code works once. Use it to sign in if you lose access to your 2-Step "
-            "Verification methods; a new code is then shown in its place. Keep this page "
-            "somewhere safe and private."
-        )),
+        width,
+        6,
+        _latin1(
+            _(
+                "Each code works once. Use it to sign in if you lose access to your 2-Step "
+                "Verification methods; a new code is then shown in its place. Keep this page "
+                "somewhere safe and private."
+            )
+        ),
     )
     return bytes(pdf.output())

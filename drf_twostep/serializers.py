@@ -40,7 +40,9 @@ class CodeField(serializers.CharField):
 
 class LoginSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=254, trim_whitespace=False)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, style={"input_type": "password"}
+    )
 
 
 class VerifyLoginSerializer(serializers.Serializer):
@@ -61,12 +63,16 @@ class SendCodeSerializer(serializers.Serializer):
 
 
 class PasswordSerializer(serializers.Serializer):
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, style={"input_type": "password"}
+    )
 
 
 class MethodSetupSerializer(PasswordSerializer):
     kind = serializers.CharField(max_length=32)
-    name = serializers.CharField(max_length=METHOD_NAME_MAX_LENGTH, required=False, allow_blank=True)
+    name = serializers.CharField(
+        max_length=METHOD_NAME_MAX_LENGTH, required=False, allow_blank=True
+    )
 
 
 class ConfirmSerializer(serializers.Serializer):
@@ -100,7 +106,9 @@ class MethodSerializer(serializers.ModelSerializer):
 
 
 class MethodSetupResponseSerializer(MethodSerializer):
-    setup_key = serializers.CharField(required=False, help_text=_("Base32 secret in groups of four."))
+    setup_key = serializers.CharField(
+        required=False, help_text=_("Base32 secret in groups of four.")
+    )
     otpauth_uri = serializers.CharField(required=False)
     qr_code = serializers.CharField(required=False, help_text=_("SVG data URI of otpauth_uri."))
 

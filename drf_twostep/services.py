@@ -90,9 +90,7 @@ def record_event(user, kind: EventKind, request=None, method=None, **context):
             "method_name": getattr(method, "name", ""),
             **context,
         }
-        transaction.on_commit(
-            lambda: adapter.send_notification(user, kind.value, mail_context)
-        )
+        transaction.on_commit(lambda: adapter.send_notification(user, kind.value, mail_context))
     return event
 
 
@@ -142,7 +140,9 @@ def active_methods(user):
 def _login_completed(request, user, challenge=None):
     if challenge is not None:
         user.backend = challenge.backend
-    user_logged_in.send(sender=user.__class__, request=getattr(request, "_request", request), user=user)
+    user_logged_in.send(
+        sender=user.__class__, request=getattr(request, "_request", request), user=user
+    )
 
 
 # -- signing in ---------------------------------------------------------------------------
@@ -227,9 +227,7 @@ def _check_not_locked(profile, challenge, now):
     if wait:
         raise TooManyAttempts(wait)
     if challenge.failed_attempts >= twostep_settings.MAX_ATTEMPTS_PER_CHALLENGE:
-        raise TooManyAttempts(
-            1, detail=InvalidChallenge.default_detail
-        )
+        raise TooManyAttempts(1, detail=InvalidChallenge.default_detail)
 
 
 def _register_failure(profile, challenge, now) -> bool:
@@ -286,7 +284,10 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
             token = get_issuer().issue(request, user, verified=True, profile=profile)
             profile.save(
                 update_fields=[
-                    "failed_attempts", "locked_until", "last_verified_at", "verified_credential"
+                    "failed_attempts",
+                    "locked_until",
+                    "last_verified_at",
+                    "verified_credential",
                 ]
             )
             _state_changed(user)

@@ -29,7 +29,9 @@ def _error(*codes, description=None):
     return OpenApiResponse(s.ErrorSerializer, description=text)
 
 
-VALIDATION = OpenApiResponse(description="`invalid`: field errors as DRF gives them, plus `detail` and `code`.")
+VALIDATION = OpenApiResponse(
+    description="`invalid`: field errors as DRF gives them, plus `detail` and `code`."
+)
 UNAUTHENTICATED = OpenApiResponse(s.ErrorSerializer, description="`not_authenticated`")
 THROTTLED = _error(ErrorCode.THROTTLED)
 
@@ -144,7 +146,11 @@ class SendCodeView(AnonymousView):
         request=s.SendCodeSerializer,
         responses={
             202: s.SendCodeResponseSerializer,
-            400: _error(ErrorCode.METHOD_DOES_NOT_SEND, ErrorCode.INVALID_CHALLENGE, ErrorCode.CHALLENGE_EXPIRED),
+            400: _error(
+                ErrorCode.METHOD_DOES_NOT_SEND,
+                ErrorCode.INVALID_CHALLENGE,
+                ErrorCode.CHALLENGE_EXPIRED,
+            ),
             404: _error(ErrorCode.NOT_FOUND),
             429: THROTTLED,
         },
@@ -185,7 +191,11 @@ class StatusView(TwoStepView):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = s.StatusSerializer
 
-    @extend_schema(tags=[TAG], operation_id="two_step_status", responses={200: s.StatusSerializer, 401: UNAUTHENTICATED})
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_status",
+        responses={200: s.StatusSerializer, 401: UNAUTHENTICATED},
+    )
     def get(self, request):
         return Response(s.StatusSerializer(services.status(request.user)).data)
 
@@ -199,7 +209,11 @@ class MethodListView(TwoStepView):
     def get_throttles(self):
         return [SetupThrottle()] if self.request.method == "POST" else []
 
-    @extend_schema(tags=[TAG], operation_id="two_step_methods_list", responses={200: s.MethodSerializer(many=True), 401: UNAUTHENTICATED})
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_methods_list",
+        responses={200: s.MethodSerializer(many=True), 401: UNAUTHENTICATED},
+    )
     def get(self, request):
         methods = [m for m in request.user.two_step_methods.all() if not m.pending_expired()]
         return Response(s.MethodSerializer(methods, many=True).data)
@@ -210,7 +224,9 @@ class MethodListView(TwoStepView):
         request=s.MethodSetupSerializer,
         responses={
             201: s.MethodSetupResponseSerializer,
-            400: _error(ErrorCode.PASSWORD_INCORRECT, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.INVALID),
+            400: _error(
+                ErrorCode.PASSWORD_INCORRECT, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.INVALID
+            ),
             401: UNAUTHENTICATED,
             429: THROTTLED,
         },
@@ -218,7 +234,12 @@ class MethodListView(TwoStepView):
     def post(self, request):
         data = dict(self.validated())
         method, extra = services.begin_setup(
-            request, request.user, data.pop("kind"), data.pop("password"), data.pop("name", ""), **data
+            request,
+            request.user,
+            data.pop("kind"),
+            data.pop("password"),
+            data.pop("name", ""),
+            **data,
         )
         body = {**s.MethodSerializer(method).data, **extra}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -238,7 +259,12 @@ class MethodDetailView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_methods_update",
         request=s.MethodUpdateSerializer,
-        responses={200: s.MethodSerializer, 400: VALIDATION, 404: _error(ErrorCode.NOT_FOUND), 409: _error(ErrorCode.METHOD_NOT_PENDING)},
+        responses={
+            200: s.MethodSerializer,
+            400: VALIDATION,
+            404: _error(ErrorCode.NOT_FOUND),
+            409: _error(ErrorCode.METHOD_NOT_PENDING),
+        },
     )
     def patch(self, request, pk):
         data = self.validated()
@@ -375,9 +401,7 @@ class OrganizationView(TwoStepView):
     twostep_setup_allowed = False
 
     def get_organization(self, change=False):
-        return services.admin_organization(
-            self.request.user, self.kwargs["org_id"], change=change
-        )
+        return services.admin_organization(self.request.user, self.kwargs["org_id"], change=change)
 
 
 def _policy_body(organization, policy):
@@ -423,7 +447,9 @@ class PolicyView(OrganizationView):
         organization = self.get_organization(change=True)
         serializer = s.PolicySerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        policy = services.update_policy(request, request.user, organization, **serializer.validated_data)
+        policy = services.update_policy(
+            request, request.user, organization, **serializer.validated_data
+        )
         return Response(s.PolicySerializer(_policy_body(organization, policy)).data)
 
     @extend_schema(
@@ -469,7 +495,9 @@ class MemberListView(OrganizationView, generics.ListAPIView):
         tags=[ORG_TAG],
         operation_id="organization_members_list",
         parameters=[
-            OpenApiParameter("compliant", bool, description="Only members who do (not) meet the policy.")
+            OpenApiParameter(
+                "compliant", bool, description="Only members who do (not) meet the policy."
+            )
         ],
         responses={200: s.MemberSerializer(many=True), 404: _error(ErrorCode.NOT_FOUND)},
     )

@@ -51,7 +51,9 @@ def test_method_pages_render_without_the_secret(admin_client, user_with_totp, se
         assert method.name in response.content.decode()
 
 
-def test_method_search_and_filters_render_without_the_secret(admin_client, user_with_totp, secrets_of_alice):
+def test_method_search_and_filters_render_without_the_secret(
+    admin_client, user_with_totp, secrets_of_alice
+):
     for query in ("?q=alice", "?status__exact=pending", "?kind=authenticator_app"):
         assert_no_secret(admin_client.get(ADMIN + "twostepmethod/" + query), secrets_of_alice)
 
@@ -66,18 +68,27 @@ def test_event_pages_render_without_the_secret(admin_client, user_with_totp, sec
         assert event.kind in response.content.decode()
 
 
-def test_profile_page_renders_without_the_credential_marker(admin_client, user_with_totp, secrets_of_alice):
+def test_profile_page_renders_without_the_credential_marker(
+    admin_client, user_with_totp, secrets_of_alice
+):
     profile = TwoStepProfile.objects.get(user=user_with_totp.user)
     assert profile.verified_credential
     response = admin_client.get(f"{ADMIN}twostepprofile/{profile.pk}/change/")
-    assert_no_secret(response, secrets_of_alice | {profile.verified_credential, user_with_totp.token})
+    assert_no_secret(
+        response, secrets_of_alice | {profile.verified_credential, user_with_totp.token}
+    )
 
 
 def test_saving_a_method_in_the_admin_keeps_its_secret(admin_client, user_with_totp):
     method = TwoStepMethod.objects.get(pk=user_with_totp.method_id)
     response = admin_client.post(
         f"{ADMIN}twostepmethod/{method.pk}/change/",
-        {"name": "Renamed by admin", "is_default": "on", "secret": "INJECTED", "last_used_step": "0"},
+        {
+            "name": "Renamed by admin",
+            "is_default": "on",
+            "secret": "INJECTED",
+            "last_used_step": "0",
+        },
     )
     assert response.status_code == 302
     method_after = TwoStepMethod.objects.get(pk=method.pk)
@@ -112,7 +123,9 @@ def test_the_unlock_action_clears_a_lockout(admin_client, user_with_totp):
     assert (profile.failed_attempts, profile.locked_until) == (0, None)
 
 
-def test_staff_without_permissions_cannot_see_methods(clock, client, django_user_model, user_with_totp):
+def test_staff_without_permissions_cannot_see_methods(
+    clock, client, django_user_model, user_with_totp
+):
     staff = django_user_model.objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
     client.force_login(staff)
     assert client.get(ADMIN + "twostepmethod/").status_code == 403
@@ -160,7 +173,9 @@ def test_the_reset_action_resets_through_the_service_and_records_both_users(
     assert not RecoveryCode.objects.filter(user=user_with_totp.user).exists()
     assert TwoStepProfile.objects.get(user=user_with_totp.user).enabled is False
     assert user_with_totp.client().get("/api/me/").status_code == 401
-    assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="reset_by_admin").count() == 1
+    assert (
+        SecurityEvent.objects.filter(user=user_with_totp.user, kind="reset_by_admin").count() == 1
+    )
     assert SecurityEvent.objects.filter(user=admin_user, kind="member_reset").count() == 1
     assert [m.to for m in mail.outbox] == [[user_with_totp.user.email]]
 

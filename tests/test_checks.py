@@ -52,7 +52,13 @@ def test_an_unknown_setting_fails_manage_py_check():
     [
         ("ADAPTER", "tests.nowhere.Adapter"),
         ("TOKEN_ISSUER", "drf_twostep.issuers.NoSuchIssuer"),
-        ("METHOD_CLASSES", ["drf_twostep.methods.totp.AuthenticatorAppMethod", "drf_twostep.methods.pigeon.Pigeon"]),
+        (
+            "METHOD_CLASSES",
+            [
+                "drf_twostep.methods.totp.AuthenticatorAppMethod",
+                "drf_twostep.methods.pigeon.Pigeon",
+            ],
+        ),
     ],
 )
 def test_an_import_string_that_does_not_import_is_an_error(key, value):
@@ -65,7 +71,12 @@ def test_an_import_string_that_does_not_import_is_an_error(key, value):
         {"ADAPTER": "drf_twostep.adapter.DefaultTwoStepAdapter"},
         {"METHOD_CLASSES": ["drf_twostep.methods.totp.AuthenticatorAppMethod"]},
         {"TOTP_DIGITS": 8, "TOTP_PERIOD": 60, "TOTP_ALGORITHM": "sha256", "TOTP_SECRET_BYTES": 40},
-        {"TOTP_DIGITS": 10, "TOTP_PERIOD": 120, "TOTP_ALGORITHM": "SHA512", "TOTP_SECRET_BYTES": 20},
+        {
+            "TOTP_DIGITS": 10,
+            "TOTP_PERIOD": 120,
+            "TOTP_ALGORITHM": "SHA512",
+            "TOTP_SECRET_BYTES": 20,
+        },
     ],
 )
 def test_valid_values_pass(values):
@@ -107,7 +118,9 @@ def test_totp_secret_bytes_below_20_or_not_a_multiple_of_5_is_an_error(secret_by
 
 
 def test_every_problem_is_reported_at_once():
-    errors = twostep_errors(TOTP_DIGITS=4, TOTP_PERIOD=0, TOTP_ALGORITHM="MD5", TOTP_SECRET_BYTES=8, TYPO=1)
+    errors = twostep_errors(
+        TOTP_DIGITS=4, TOTP_PERIOD=0, TOTP_ALGORITHM="MD5", TOTP_SECRET_BYTES=8, TYPO=1
+    )
     assert sorted(errors) == [
         "drf_twostep.E001",
         "drf_twostep.E005",

@@ -20,7 +20,9 @@ def test_reset_command_turns_two_step_off_and_signs_the_user_out(
     assert not TwoStepMethod.objects.filter(user=user_with_totp.user).exists()
     assert not RecoveryCode.objects.filter(user=user_with_totp.user).exists()
     assert not Token.objects.filter(user=user_with_totp.user).exists()
-    assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="reset_by_admin").count() == 1
+    assert (
+        SecurityEvent.objects.filter(user=user_with_totp.user, kind="reset_by_admin").count() == 1
+    )
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
     # The next login needs the password only.
     assert login(api).json()["status"] == "authenticated"

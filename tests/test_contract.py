@@ -97,10 +97,13 @@ def test_each_error_raises_with_the_status_api_md_gives_it(which):
     raised[ErrorCode.INVALID.value] = drf_exceptions.ValidationError.status_code
     raised[ErrorCode.THROTTLED.value] = drf_exceptions.Throttled.status_code
     assert set(raised) == PACKAGE_CODES
-    mismatched = {code: (status, table.get(code)) for code, status in raised.items() if table.get(code) != status}
+    mismatched = {
+        code: (status, table.get(code))
+        for code, status in raised.items()
+        if table.get(code) != status
+    }
     assert not mismatched, f"(package status, API.md status): {mismatched}"
 
 
 def test_both_copies_of_api_md_list_the_same_errors():
     assert error_table(read_api_md("docs")) == error_table(read_api_md("shared"))
-

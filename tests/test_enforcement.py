@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -23,7 +22,16 @@ from drf_twostep.authentication import (
 )
 from drf_twostep.models import OrganizationPolicy
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error, AUTH, enable_totp, login, start_setup, token_client, totp_from_uri, verify
+from tests.helpers import (
+    AUTH,
+    assert_error,
+    enable_totp,
+    login,
+    start_setup,
+    token_client,
+    totp_from_uri,
+    verify,
+)
 from tests.testapp.views import MeView
 
 ME = "/api/me/"
@@ -91,7 +99,9 @@ def test_token_from_obtain_auth_token_for_two_step_user_is_refused(user_with_tot
     )
     response = ObtainAuthToken.as_view()(request)
     assert response.status_code == 200
-    assert_error(token_client(response.data["token"]).get(ME), 403, "two_step_verification_required")
+    assert_error(
+        token_client(response.data["token"]).get(ME), 403, "two_step_verification_required"
+    )
 
 
 # With a verified token already issued, DRF's obtain_auth_token would return that same token for
@@ -353,14 +363,18 @@ def test_verified_session_get_costs_three_queries(user, clock, django_assert_num
     session.force_login(user)
     setup = start_setup(session).json()
     totp = totp_from_uri(setup["otpauth_uri"])
-    session.post(f"{AUTH}two-step/methods/{setup['id']}/confirm/", {"code": totp.now()}, format="json")
+    session.post(
+        f"{AUTH}two-step/methods/{setup['id']}/confirm/", {"code": totp.now()}, format="json"
+    )
     # Session row, user row, enforcement state.
     with django_assert_num_queries(3):
         response = session.get(ME)
     assert response.status_code == 200
 
 
-def test_login_of_a_two_step_user_costs_four_queries(api, user_with_totp, django_assert_num_queries):
+def test_login_of_a_two_step_user_costs_four_queries(
+    api, user_with_totp, django_assert_num_queries
+):
     # User, profile, challenge insert, active methods.
     with django_assert_num_queries(4):
         response = login(api)

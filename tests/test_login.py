@@ -25,7 +25,7 @@ from drf_twostep.models import (
 )
 from drf_twostep.settings import DEFAULTS
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error, AUTH, enable_totp, login, token_client, verify
+from tests.helpers import AUTH, assert_error, enable_totp, login, token_client, verify
 
 LOGIN = AUTH + "login/"
 VERIFY = AUTH + "login/verify/"
@@ -167,7 +167,11 @@ def test_challenge_lifetime_follows_the_setting(api, user_with_totp, settings, c
     response = login(api)
     assert response.json()["expires_in"] == 120
     clock.shift(120)
-    assert_error(verify(api, response.json()["challenge"], code=user_with_totp.code()), 400, "challenge_expired")
+    assert_error(
+        verify(api, response.json()["challenge"], code=user_with_totp.code()),
+        400,
+        "challenge_expired",
+    )
 
 
 def test_challenge_is_stored_only_as_a_digest(api, user_with_totp):
@@ -185,9 +189,7 @@ def test_challenge_remembers_the_authentication_backend(api, user_with_totp):
     assert row.backend == "django.contrib.auth.backends.ModelBackend"
 
 
-def test_login_completes_with_the_backend_that_accepted_the_password(
-    api, user_with_totp, settings
-):
+def test_login_completes_with_the_backend_that_accepted_the_password(api, user_with_totp, settings):
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", EMAIL_BACKEND]
     challenge = start(api, "alice@example.com")
     row = LoginChallenge.objects.get(user=user_with_totp.user, completed_at=None)
@@ -268,7 +270,10 @@ def test_wrong_code_is_invalid_code_and_mentions_the_clock(api, user_with_totp):
     body = assert_error(response, 400, "invalid_code")
     assert "clock" in body["detail"].lower()
     assert "token" not in body
-    assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="verification_failed").count() == 1
+    assert (
+        SecurityEvent.objects.filter(user=user_with_totp.user, kind="verification_failed").count()
+        == 1
+    )
 
 
 def test_replayed_code_is_rejected(api, user_with_totp):
@@ -302,7 +307,21 @@ def test_code_with_several_spaces_and_dashes_is_accepted(api, user_with_totp):
 
 @pytest.mark.parametrize(
     "code",
-    ["abcdef", "12345a", "123.456", "１２３４５６", "", "   ", "--", "+123456", "1e5678", True, 12.5, [], {}],
+    [
+        "abcdef",
+        "12345a",
+        "123.456",
+        "１２３４５６",
+        "",
+        "   ",
+        "--",
+        "+123456",
+        "1e5678",
+        True,
+        12.5,
+        [],
+        {},
+    ],
     ids=repr,
 )
 def test_code_that_is_not_digits_is_invalid_code(api, user_with_totp, code):
@@ -386,7 +405,9 @@ def test_challenge_works_until_its_lifetime_ends(api, user_with_totp, clock):
 def test_challenge_older_than_its_lifetime_is_expired(api, user_with_totp, clock):
     challenge = start(api)
     clock.shift(DEFAULTS["CHALLENGE_LIFETIME"])
-    body = assert_error(verify(api, challenge, code=user_with_totp.code()), 400, "challenge_expired")
+    body = assert_error(
+        verify(api, challenge, code=user_with_totp.code()), 400, "challenge_expired"
+    )
     assert "token" not in body
 
 
@@ -419,7 +440,12 @@ def test_used_recovery_code_no_longer_works_and_its_replacement_does(api, user_w
 
 @pytest.mark.parametrize(
     "spelling",
-    [str.lower, lambda c: c.replace("-", ""), lambda c: c.replace("-", " "), lambda c: c.lower().replace("-", "")],
+    [
+        str.lower,
+        lambda c: c.replace("-", ""),
+        lambda c: c.replace("-", " "),
+        lambda c: c.lower().replace("-", ""),
+    ],
     ids=["lower", "no-dashes", "spaces", "lower-no-dashes"],
 )
 def test_recovery_code_is_case_and_dash_insensitive(api, user_with_totp, spelling):
@@ -690,7 +716,9 @@ def test_malformed_json_is_a_400_with_detail_and_code(api, user_with_totp, path,
 
 
 @pytest.mark.parametrize("path", [LOGIN, VERIFY])
-@pytest.mark.parametrize("payload", ["[]", '"text"', "42", "null"], ids=["list", "string", "number", "null"])
+@pytest.mark.parametrize(
+    "payload", ["[]", '"text"', "42", "null"], ids=["list", "string", "number", "null"]
+)
 def test_json_that_is_not_an_object_is_a_400(api, user_with_totp, path, payload):
     response = api.post(path, payload, content_type="application/json")
     assert response.status_code == 400, response.content
@@ -711,7 +739,16 @@ def test_json_that_is_not_an_object_is_a_400(api, user_with_totp, path, payload)
         {"username": "alice", "password": ["x"]},
         {"username": "a" * 10_000, "password": PASSWORD},
     ],
-    ids=["empty", "no-password", "no-username", "list", "object", "null-password", "list-password", "huge"],
+    ids=[
+        "empty",
+        "no-password",
+        "no-username",
+        "list",
+        "object",
+        "null-password",
+        "list-password",
+        "huge",
+    ],
 )
 def test_login_with_wrong_fields_is_invalid(api, user, body):
     response = api.post(LOGIN, body, format="json")
@@ -757,7 +794,16 @@ def test_verify_with_an_unknown_method_is_not_found(api, user_with_totp):
         {"challenge": "CHALLENGE", "recovery_code": "A" * 10_000},
         {"challenge": "CHALLENGE", "recovery_code": ""},
     ],
-    ids=["no-challenge", "null", "list", "object", "huge", "recovery-list", "recovery-huge", "recovery-blank"],
+    ids=[
+        "no-challenge",
+        "null",
+        "list",
+        "object",
+        "huge",
+        "recovery-list",
+        "recovery-huge",
+        "recovery-blank",
+    ],
 )
 def test_verify_with_wrong_types_is_a_400(api, user_with_totp, body):
     body = {k: (start(api) if v == "CHALLENGE" else v) for k, v in body.items()}
@@ -813,7 +859,12 @@ def test_nul_character_in_verify_is_a_400(api, user_with_totp, field):
         body["code"] = user_with_totp.code()
     response = api.post(VERIFY, body, format="json")
     assert response.status_code == 400, response.content
-    assert response.json()["code"] in {"invalid", "invalid_challenge", "invalid_code", "invalid_recovery_code"}
+    assert response.json()["code"] in {
+        "invalid",
+        "invalid_challenge",
+        "invalid_code",
+        "invalid_recovery_code",
+    }
 
 
 def test_user_deactivated_after_the_password_cannot_complete_the_login(api, user_with_totp):

@@ -9,13 +9,21 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from drf_twostep.models import LoginChallenge, RecoveryCode, SecurityEvent, TwoStepMethod, TwoStepProfile
+from drf_twostep.models import (
+    LoginChallenge,
+    RecoveryCode,
+    SecurityEvent,
+    TwoStepMethod,
+    TwoStepProfile,
+)
 
 
 def test_models_have_no_missing_migrations(db):
     out = StringIO()
     try:
-        call_command("makemigrations", "drf_twostep", "--check", "--dry-run", stdout=out, stderr=out)
+        call_command(
+            "makemigrations", "drf_twostep", "--check", "--dry-run", stdout=out, stderr=out
+        )
     except SystemExit:  # --check exits non-zero when a migration would be written
         pytest.fail(f"drf_twostep needs a new migration:\n{out.getvalue()}", pytrace=False)
     assert "No changes detected" in out.getvalue()
@@ -26,7 +34,10 @@ def _tables():
         return set(connection.introspection.table_names(cursor))
 
 
-MODEL_TABLES = {m._meta.db_table for m in (TwoStepProfile, TwoStepMethod, RecoveryCode, LoginChallenge, SecurityEvent)}
+MODEL_TABLES = {
+    m._meta.db_table
+    for m in (TwoStepProfile, TwoStepMethod, RecoveryCode, LoginChallenge, SecurityEvent)
+}
 
 
 @pytest.mark.django_db(transaction=True)

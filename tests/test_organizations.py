@@ -17,7 +17,16 @@ from rest_framework.authtoken.models import Token
 
 from drf_twostep.models import OrganizationPolicy, RecoveryCode, SecurityEvent, TwoStepMethod
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error, AUTH, enable_totp, login, start_setup, token_client, totp_from_uri, verify
+from tests.helpers import (
+    AUTH,
+    assert_error,
+    enable_totp,
+    login,
+    start_setup,
+    token_client,
+    totp_from_uri,
+    verify,
+)
 from tests.testapp.methods import STATIC_CODE
 
 ME = "/api/me/"
@@ -73,7 +82,9 @@ def setup_static(client):
 
 
 def confirm(client, method_id, code):
-    return client.post(f"{AUTH}two-step/methods/{method_id}/confirm/", {"code": code}, format="json")
+    return client.post(
+        f"{AUTH}two-step/methods/{method_id}/confirm/", {"code": code}, format="json"
+    )
 
 
 # -- the login answer and the status object -------------------------------------------------
@@ -349,7 +360,10 @@ def test_admin_without_two_step_may_read_but_not_change(api, clinic):
 def test_superuser_administers_every_organization(api, clinic, clock):
     root = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
     su = enable_totp(api, root, clock)
-    assert su.client().patch(policy_url(clinic.pk), {"required": True}, format="json").status_code == 200
+    assert (
+        su.client().patch(policy_url(clinic.pk), {"required": True}, format="json").status_code
+        == 200
+    )
 
 
 # -- the policy endpoint --------------------------------------------------------------------
@@ -428,9 +442,12 @@ def test_turning_a_policy_off_and_on_restarts_the_grace_period(admin, clinic, cl
         format="json",
     ).json()["required_since"]
     clock.shift(3600)
-    assert client.patch(policy_url(clinic.pk), {"required": False}, format="json").json()[
-        "required_since"
-    ] is None
+    assert (
+        client.patch(policy_url(clinic.pk), {"required": False}, format="json").json()[
+            "required_since"
+        ]
+        is None
+    )
     again = client.patch(policy_url(clinic.pk), {"required": True}, format="json").json()
     assert again["required_since"] > first
 
@@ -625,7 +642,9 @@ def test_membership_change_shows_after_the_adapter_invalidates(api, user, clinic
     assert_error(client.get(ME), 403, "two_step_setup_required")
 
 
-def test_cached_state_expires_after_the_documented_timeout(api, user, clinic, shared_cache, settings):
+def test_cached_state_expires_after_the_documented_timeout(
+    api, user, clinic, shared_cache, settings
+):
     settings.DRF_TWOSTEP = {**settings.DRF_TWOSTEP, "ENFORCEMENT_CACHE_TIMEOUT": 1}
     require(clinic)
     client = token_client(login(api).json()["token"])

@@ -37,19 +37,21 @@ def decode_qr(data_uri: str, tmp_path) -> list[str]:
     subprocess.run(
         [
             rsvg,
-            "--width", str(int(width * PIXELS_PER_MODULE)),
-            "--height", str(int(height * PIXELS_PER_MODULE)),
-            "--background-color", "white",
-            "--output", str(png),
+            "--width",
+            str(int(width * PIXELS_PER_MODULE)),
+            "--height",
+            str(int(height * PIXELS_PER_MODULE)),
+            "--background-color",
+            "white",
+            "--output",
+            str(png),
             str(source),
         ],
         check=True,
         capture_output=True,
         timeout=60,
     )
-    result = subprocess.run(
-        [zbarimg, "--raw", "-q", str(png)], capture_output=True, timeout=60
-    )
+    result = subprocess.run([zbarimg, "--raw", "-q", str(png)], capture_output=True, timeout=60)
     assert result.returncode == 0, f"zbarimg found no QR code: {result.stderr.decode()}"
     return result.stdout.decode().splitlines()
 

@@ -34,7 +34,9 @@ def regenerate(client, password=PASSWORD):
 
 
 def pdf(client, codes):
-    return client.post(AUTH + "two-step/recovery-codes/pdf/", {"recovery_codes": codes}, format="json")
+    return client.post(
+        AUTH + "two-step/recovery-codes/pdf/", {"recovery_codes": codes}, format="json"
+    )
 
 
 def sign_in_with(api, code):
@@ -47,7 +49,9 @@ def stored_digests(user):
 
 
 def issue_codes(user, count):
-    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "RECOVERY_CODE_COUNT": count}):
+    with override_settings(
+        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "RECOVERY_CODE_COUNT": count}
+    ):
         return recovery.regenerate(user)
 
 
@@ -84,14 +88,20 @@ def test_a_recovery_code_is_stored_only_as_a_keyed_digest(user_with_totp):
     for value in row.values():
         for spelling in spellings:
             assert spelling not in str(value)
-    plain_hashes = {h(s.encode()).hexdigest() for s in spellings for h in (hashlib.sha256, hashlib.sha1, hashlib.md5)}
+    plain_hashes = {
+        h(s.encode()).hexdigest()
+        for s in spellings
+        for h in (hashlib.sha256, hashlib.sha1, hashlib.md5)
+    }
     assert row["digest"] not in plain_hashes
     assert re.fullmatch(r"[0-9a-f]{64}", row["digest"])
 
 
 def test_the_digest_depends_on_the_key(user_with_totp):
     (code,) = user_with_totp.recovery_codes
-    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "ENCRYPTION_KEYS": ["another key"]}):
+    with override_settings(
+        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "ENCRYPTION_KEYS": ["another key"]}
+    ):
         assert recovery.consume(user_with_totp.user, code) is None
     assert RecoveryCode.objects.filter(user=user_with_totp.user).count() == 1
 
@@ -104,7 +114,9 @@ def test_the_digest_column_is_indexed(db):
     )
 
 
-def test_checking_a_wrong_code_is_one_query_whatever_the_count(user, other_user, django_assert_num_queries):
+def test_checking_a_wrong_code_is_one_query_whatever_the_count(
+    user, other_user, django_assert_num_queries
+):
     issue_codes(user, 300)
     issue_codes(other_user, 300)
     wrong = recovery.new_code()
@@ -141,7 +153,9 @@ def test_a_malformed_code_costs_no_query(user, django_assert_num_queries):
 # -- single use ----------------------------------------------------------------------------
 
 
-def test_a_recovery_code_signs_in_once_and_is_replaced(api, user_with_totp, django_capture_on_commit_callbacks):
+def test_a_recovery_code_signs_in_once_and_is_replaced(
+    api, user_with_totp, django_capture_on_commit_callbacks
+):
     (code,) = user_with_totp.recovery_codes
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -156,7 +170,10 @@ def test_a_recovery_code_signs_in_once_and_is_replaced(api, user_with_totp, djan
     assert body["two_step"]["recovery_codes"]["remaining"] == 1
     # Notified, and recorded.
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
-    assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="recovery_code_used").count() == 1
+    assert (
+        SecurityEvent.objects.filter(user=user_with_totp.user, kind="recovery_code_used").count()
+        == 1
+    )
 
     again = sign_in_with(api, code)
     assert again.status_code == 400
@@ -164,7 +181,9 @@ def test_a_recovery_code_signs_in_once_and_is_replaced(api, user_with_totp, djan
     assert sign_in_with(api, replacement).status_code == 200
 
 
-def test_a_recovery_code_is_case_insensitive_and_dashes_and_spaces_are_optional(api, user_with_totp):
+def test_a_recovery_code_is_case_insensitive_and_dashes_and_spaces_are_optional(
+    api, user_with_totp
+):
     (code,) = user_with_totp.recovery_codes
     response = sign_in_with(api, " ".join(code.lower().split("-")))
     assert response.status_code == 200, response.content
@@ -215,7 +234,7 @@ def test_parallel_use_of_one_code_succeeds_exactly_once(user):
         try:
             barrier.wait(timeout=30)
             results.append(recovery.consume(user, code))
-        except Exception as exc:  # reported below; a thread's exception would be lost
+        except Exception as exc:  # noqa: BLE001 - reported below; a thread's exception would be lost
             errors.append(exc)
         finally:
             connections.close_all()
@@ -237,7 +256,9 @@ def test_parallel_use_of_one_code_succeeds_exactly_once(user):
 # -- POST two-step/recovery-codes/ -------------------------------------------------------------
 
 
-def test_regenerating_replaces_all_codes(api, user_with_totp, clock, django_capture_on_commit_callbacks):
+def test_regenerating_replaces_all_codes(
+    api, user_with_totp, clock, django_capture_on_commit_callbacks
+):
     (old,) = user_with_totp.recovery_codes
     clock.shift(3600)
     mail.outbox.clear()
@@ -250,7 +271,9 @@ def test_regenerating_replaces_all_codes(api, user_with_totp, clock, django_capt
     assert RECOVERY_CODE.fullmatch(new)
     assert new != old
     assert RecoveryCode.objects.filter(user=user_with_totp.user).count() == 1
-    assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="recovery_codes_regenerated").exists()
+    assert SecurityEvent.objects.filter(
+        user=user_with_totp.user, kind="recovery_codes_regenerated"
+    ).exists()
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
     status = user_with_totp.client().get(AUTH + "two-step/").json()
     assert status["recovery_codes"]["remaining"] == 1
@@ -281,7 +304,9 @@ def test_wrong_regeneration_passwords_are_throttled(user_with_totp, clock):
     client = user_with_totp.client()
     clock.shift(60)  # past the minute in which the method was set up
     before = stored_digests(user_with_totp.user)
-    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "THROTTLE_RATES": {"twostep_setup": "3/min"}}):
+    with override_settings(
+        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "THROTTLE_RATES": {"twostep_setup": "3/min"}}
+    ):
         for _ in range(3):
             assert regenerate(client, password="guess").json()["code"] == "password_incorrect"
         response = regenerate(client)
@@ -306,7 +331,10 @@ def pdf_text(tmp_path, document: bytes) -> str:
     path = tmp_path / "codes.pdf"
     path.write_bytes(document)
     result = subprocess.run(
-        [require_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, check=True, timeout=60
+        [require_tool("pdftotext"), "-layout", str(path), "-"],
+        capture_output=True,
+        check=True,
+        timeout=60,
     )
     return result.stdout.decode()
 
@@ -314,7 +342,9 @@ def pdf_text(tmp_path, document: bytes) -> str:
 def pdf_pages(tmp_path, document: bytes) -> int:
     path = tmp_path / "info.pdf"
     path.write_bytes(document)
-    result = subprocess.run([require_tool("pdfinfo"), str(path)], capture_output=True, check=True, timeout=60)
+    result = subprocess.run(
+        [require_tool("pdfinfo"), str(path)], capture_output=True, check=True, timeout=60
+    )
     return int(re.search(r"^Pages:\s+(\d+)", result.stdout.decode(), re.M).group(1))
 
 
@@ -368,7 +398,9 @@ def test_pdf_shows_codes_sent_in_any_spelling_in_display_form(tmp_path, user_wit
 
 @pytest.mark.parametrize("count", [4, 10, 16, 50])
 def test_pdf_holds_every_code_and_the_note_on_one_page(tmp_path, user_with_totp, count):
-    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "RECOVERY_CODE_COUNT": count}):
+    with override_settings(
+        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "RECOVERY_CODE_COUNT": count}
+    ):
         codes = regenerate(user_with_totp.client()).json()["recovery_codes"]
         response = pdf(user_with_totp.client(), codes)
     assert response.status_code == 200
@@ -383,7 +415,14 @@ def test_pdf_refuses_codes_that_are_not_current(api, user_with_totp, other_user)
     (old,) = user_with_totp.recovery_codes
     (current,) = regenerate(client).json()["recovery_codes"]
     (bobs,) = issue_codes(other_user, 1)
-    for codes in ([old], [recovery.new_code()], [bobs], [current, old], [current, current], ["nonsense"]):
+    for codes in (
+        [old],
+        [recovery.new_code()],
+        [bobs],
+        [current, old],
+        [current, current],
+        ["nonsense"],
+    ):
         response = pdf(client, codes)
         assert response.status_code == 400, codes
         assert response.json()["code"] == "invalid_recovery_code", codes

@@ -48,7 +48,13 @@ def schema(tmp_path_factory):
     path = tmp_path_factory.mktemp("schema") / "schema.json"
     GENERATOR_STATS.reset()
     call_command(
-        "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path)
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--format",
+        "openapi-json",
+        "--file",
+        str(path),
     )
     return json.loads(path.read_text())
 
@@ -115,7 +121,9 @@ def test_schema_error_codes_are_the_packages(schema):
 
 
 def test_schema_describes_the_pdf_as_application_pdf(schema):
-    content = operations(schema)[("post", "two-step/recovery-codes/pdf/")]["responses"]["200"]["content"]
+    content = operations(schema)[("post", "two-step/recovery-codes/pdf/")]["responses"]["200"][
+        "content"
+    ]
     assert list(content) == ["application/pdf"]
 
 

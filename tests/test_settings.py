@@ -30,7 +30,9 @@ def twostep(**values):
 
 
 def confirm(client, method_id, code):
-    return client.post(f"{AUTH}two-step/methods/{method_id}/confirm/", {"code": code}, format="json")
+    return client.post(
+        f"{AUTH}two-step/methods/{method_id}/confirm/", {"code": code}, format="json"
+    )
 
 
 def uri_params(uri):
@@ -69,12 +71,12 @@ def test_import_strings_are_imported():
 def test_a_bad_import_string_names_the_setting():
     with twostep(ADAPTER="tests.no_such_module.Adapter"):
         with pytest.raises(ImportError, match="ADAPTER"):
-            twostep_settings.ADAPTER
+            _ = twostep_settings.ADAPTER
 
 
 def test_an_unknown_setting_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="NO_SUCH_SETTING"):
-        twostep_settings.NO_SUCH_SETTING
+        _ = twostep_settings.NO_SUCH_SETTING
 
 
 def test_overrides_are_seen_at_once_and_undone_after():
@@ -195,7 +197,10 @@ def test_notifications_can_be_turned_off(alice, django_capture_on_commit_callbac
     setup = start_setup(alice).json()
     mail.outbox.clear()
     with twostep(NOTIFICATIONS_ENABLED=False), django_capture_on_commit_callbacks(execute=True):
-        assert confirm(alice, setup["id"], totp_from_uri(setup["otpauth_uri"]).now()).status_code == 200
+        assert (
+            confirm(alice, setup["id"], totp_from_uri(setup["otpauth_uri"]).now()).status_code
+            == 200
+        )
     assert mail.outbox == []
 
 
@@ -214,7 +219,9 @@ def test_x_forwarded_for_is_used_only_when_trusted(alice, trusted, expected):
     assert ips == {expected}
 
 
-@pytest.mark.parametrize("header", ["unknown", "", "  ,10.0.0.1", "not-an-ip, 203.0.113.9", "203.0.113.9:443"])
+@pytest.mark.parametrize(
+    "header", ["unknown", "", "  ,10.0.0.1", "not-an-ip, 203.0.113.9", "203.0.113.9:443"]
+)
 def test_a_forwarded_for_that_is_not_an_address_falls_back_to_the_peer(alice, header):
     setup = start_setup(alice).json()
     with twostep(TRUST_X_FORWARDED_FOR=True):
@@ -237,7 +244,9 @@ def test_without_encryption_keys_the_secret_key_and_its_fallbacks_are_used(setti
     setup = start_setup(alice).json()
     stored = TwoStepMethod.objects.values_list("secret", flat=True).get(pk=setup["id"])
     old_secret_key = settings.SECRET_KEY
-    with override_settings(SECRET_KEY="a-new-secret-key-" + "y" * 40, SECRET_KEY_FALLBACKS=[old_secret_key]):
+    with override_settings(
+        SECRET_KEY="a-new-secret-key-" + "y" * 40, SECRET_KEY_FALLBACKS=[old_secret_key]
+    ):
         assert secret_of(setup["otpauth_uri"]) in crypto.decrypt(stored)
     with override_settings(SECRET_KEY="a-new-secret-key-" + "y" * 40, SECRET_KEY_FALLBACKS=[]):
         with pytest.raises(InvalidToken):

@@ -65,11 +65,15 @@ def parse_time(value: str) -> datetime:
 
 
 def confirm(client, method_id, code):
-    return client.post(f"{AUTH}two-step/methods/{method_id}/confirm/", {"code": code}, format="json")
+    return client.post(
+        f"{AUTH}two-step/methods/{method_id}/confirm/", {"code": code}, format="json"
+    )
 
 
 def delete(client, method_id, password=PASSWORD):
-    return client.delete(f"{AUTH}two-step/methods/{method_id}/", {"password": password}, format="json")
+    return client.delete(
+        f"{AUTH}two-step/methods/{method_id}/", {"password": password}, format="json"
+    )
 
 
 def patch(client, method_id, **body):
@@ -93,7 +97,9 @@ def add_method(client, **extra):
 
 
 def defaults_of(user):
-    return list(TwoStepMethod.objects.filter(user=user, is_default=True).values_list("pk", flat=True))
+    return list(
+        TwoStepMethod.objects.filter(user=user, is_default=True).values_list("pk", flat=True)
+    )
 
 
 @pytest.fixture
@@ -270,11 +276,15 @@ def test_a_new_setup_replaces_an_earlier_pending_one_of_the_same_kind(alice, use
     second = start_setup(alice).json()
     assert first["id"] != second["id"]
     assert [m["id"] for m in alice.get(AUTH + "two-step/methods/").json()] == [second["id"]]
-    assert list(TwoStepMethod.objects.filter(user=user).values_list("pk", flat=True)) == [second["id"]]
+    assert list(TwoStepMethod.objects.filter(user=user).values_list("pk", flat=True)) == [
+        second["id"]
+    ]
     response = confirm(alice, first["id"], totp_from_uri(first["otpauth_uri"]).now())
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
-    assert confirm(alice, second["id"], totp_from_uri(second["otpauth_uri"]).now()).status_code == 200
+    assert (
+        confirm(alice, second["id"], totp_from_uri(second["otpauth_uri"]).now()).status_code == 200
+    )
 
 
 def test_a_new_setup_keeps_active_methods(user_with_totp):
@@ -314,7 +324,13 @@ def test_secret_uri_and_qr_are_never_returned_again(api, alice, setup):
 
     def assert_hidden(response):
         text = response.content.decode()
-        for needle in (secret, setup["setup_key"], setup["otpauth_uri"], setup["qr_code"], "otpauth"):
+        for needle in (
+            secret,
+            setup["setup_key"],
+            setup["otpauth_uri"],
+            setup["qr_code"],
+            "otpauth",
+        ):
             assert needle not in text
         for field in SECRET_FIELDS:
             assert field not in text
@@ -361,7 +377,9 @@ def test_confirm_accepts_a_code_with_a_space_or_dash(alice, setup, spell):
 def test_confirm_turns_two_step_on_with_a_recovery_code_and_a_fresh_token(api, user, clock):
     old_token = login(api).json()["token"]
     setup = start_setup(token_client(old_token)).json()
-    response = confirm(token_client(old_token), setup["id"], totp_from_uri(setup["otpauth_uri"]).now())
+    response = confirm(
+        token_client(old_token), setup["id"], totp_from_uri(setup["otpauth_uri"]).now()
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"method", "recovery_codes", "token"}
@@ -491,7 +509,9 @@ def test_delete_needs_the_password(user_with_totp):
     response = delete(client, user_with_totp.method_id, password="wrong")
     assert response.status_code == 400
     assert response.json()["code"] == "password_incorrect"
-    missing = client.delete(f"{AUTH}two-step/methods/{user_with_totp.method_id}/", {}, format="json")
+    missing = client.delete(
+        f"{AUTH}two-step/methods/{user_with_totp.method_id}/", {}, format="json"
+    )
     assert missing.status_code == 400
     assert missing.json()["code"] == "invalid"
     assert TwoStepMethod.objects.filter(pk=user_with_totp.method_id).exists()
@@ -523,7 +543,9 @@ def test_deleting_one_of_two_methods_keeps_two_step_on(user_with_totp):
     assert status["recovery_codes"]["remaining"] == 1
 
 
-def test_deleting_the_default_makes_the_oldest_remaining_active_method_default(user_with_totp, clock):
+def test_deleting_the_default_makes_the_oldest_remaining_active_method_default(
+    user_with_totp, clock
+):
     client = user_with_totp.client()
     clock.shift(60)
     second, _ = add_method(client)
@@ -566,7 +588,9 @@ def events(client, **params):
 
 def test_setting_up_records_method_added_and_two_step_enabled(api, user, clock):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token " + login(api).json()["token"], HTTP_USER_AGENT="Tests/1.0")
+    client.credentials(
+        HTTP_AUTHORIZATION="Token " + login(api).json()["token"], HTTP_USER_AGENT="Tests/1.0"
+    )
     method_id, body = add_method(client)
     client = token_client(body["token"])
     page = events(client)
@@ -630,7 +654,9 @@ def test_events_show_only_the_callers_own(api, user_with_totp, other_user):
     assert page["results"] == []
 
 
-def test_deleting_the_last_method_records_method_removed_and_two_step_disabled(user_with_totp, clock):
+def test_deleting_the_last_method_records_method_removed_and_two_step_disabled(
+    user_with_totp, clock
+):
     client = user_with_totp.client()
     clock.shift(60)
     assert delete(client, user_with_totp.method_id).status_code == 204
@@ -645,7 +671,10 @@ def test_deleting_the_last_method_records_method_removed_and_two_step_disabled(u
 def test_adding_a_method_emails_the_user(alice, setup, django_capture_on_commit_callbacks):
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert confirm(alice, setup["id"], totp_from_uri(setup["otpauth_uri"]).now()).status_code == 200
+        assert (
+            confirm(alice, setup["id"], totp_from_uri(setup["otpauth_uri"]).now()).status_code
+            == 200
+        )
     added = [m for m in mail.outbox if "added" in m.subject]
     assert len(added) == 1
     assert added[0].to == ["alice@example.com"]
@@ -665,7 +694,9 @@ def test_removing_a_method_emails_the_user(user_with_totp, django_capture_on_com
     assert ISSUER in mail.outbox[0].subject
 
 
-def test_removing_the_last_method_emails_that_two_step_is_off(user_with_totp, django_capture_on_commit_callbacks):
+def test_removing_the_last_method_emails_that_two_step_is_off(
+    user_with_totp, django_capture_on_commit_callbacks
+):
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert delete(user_with_totp.client(), user_with_totp.method_id).status_code == 204
@@ -743,7 +774,9 @@ def test_the_secret_does_not_decrypt_under_a_wrong_key(setup):
         crypto.decrypt(stored)
 
 
-def test_emails_and_logs_never_carry_the_secret_or_codes(api, user, clock, caplog, django_capture_on_commit_callbacks):
+def test_emails_and_logs_never_carry_the_secret_or_codes(
+    api, user, clock, caplog, django_capture_on_commit_callbacks
+):
     caplog.set_level("DEBUG")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -762,8 +795,17 @@ def test_emails_and_logs_never_carry_the_secret_or_codes(api, user, clock, caplo
         delete(client, setup["id"])
     assert len(mail.outbox) >= 3
     secret = secret_of(setup["otpauth_uri"])
-    needles = [secret, setup["setup_key"], code, body["recovery_codes"][0], body["token"], challenge]
-    texts = [m.subject + m.body for m in mail.outbox] + [record.getMessage() for record in caplog.records]
+    needles = [
+        secret,
+        setup["setup_key"],
+        code,
+        body["recovery_codes"][0],
+        body["token"],
+        challenge,
+    ]
+    texts = [m.subject + m.body for m in mail.outbox] + [
+        record.getMessage() for record in caplog.records
+    ]
     for text in texts:
         for needle in needles:
             assert needle not in text
@@ -779,7 +821,9 @@ def _throttled(response):
 
 
 def test_wrong_setup_passwords_are_throttled(alice, user):
-    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "THROTTLE_RATES": {"twostep_setup": "3/min"}}):
+    with override_settings(
+        DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "THROTTLE_RATES": {"twostep_setup": "3/min"}}
+    ):
         for _ in range(3):
             assert start_setup(alice, password="guess").json()["code"] == "password_incorrect"
         _throttled(start_setup(alice))
@@ -789,8 +833,13 @@ def test_wrong_setup_passwords_are_throttled(alice, user):
 def test_wrong_delete_passwords_are_throttled(user_with_totp, clock):
     client = user_with_totp.client()
     clock.shift(60)  # past the minute in which the method was set up
-    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "THROTTLE_RATES": {"twostep_setup": "3/min"}}):
+    with override_settings(
+        DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "THROTTLE_RATES": {"twostep_setup": "3/min"}}
+    ):
         for _ in range(3):
-            assert delete(client, user_with_totp.method_id, "guess").json()["code"] == "password_incorrect"
+            assert (
+                delete(client, user_with_totp.method_id, "guess").json()["code"]
+                == "password_incorrect"
+            )
         _throttled(delete(client, user_with_totp.method_id))
     assert TwoStepMethod.objects.filter(pk=user_with_totp.method_id).exists()

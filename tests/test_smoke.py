@@ -1,4 +1,4 @@
-from tests.helpers import AUTH, login, verify
+from tests.helpers import login, verify
 
 
 def test_full_flow(api, user_with_totp):

@@ -20,6 +20,9 @@ class ClinicAdapter(DefaultTwoStepAdapter):
     def is_organization_admin(self, user, organization) -> bool:
         if not user.is_authenticated:
             return False
-        return user.is_superuser or Membership.objects.filter(
-            user=user, clinic=organization, role=Membership.Role.ADMIN
-        ).exists()
+        return (
+            user.is_superuser
+            or Membership.objects.filter(
+                user=user, clinic=organization, role=Membership.Role.ADMIN
+            ).exists()
+        )

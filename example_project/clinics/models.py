@@ -29,7 +29,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "clinic"], name="clinics_one_membership_per_clinic")
+            models.UniqueConstraint(
+                fields=["user", "clinic"], name="clinics_one_membership_per_clinic"
+            )
         ]
 
     def __str__(self):

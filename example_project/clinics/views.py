@@ -34,5 +34,10 @@ class MeView(APIView):
     def get(self, request):
         user = request.user
         memberships = user.clinic_memberships.select_related("clinic").order_by("clinic__name")
-        data = {"id": user.pk, "username": user.get_username(), "email": user.email, "clinics": memberships}
+        data = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "email": user.email,
+            "clinics": memberships,
+        }
         return Response(MeSerializer(data).data)

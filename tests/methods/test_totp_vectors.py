@@ -55,7 +55,8 @@ RFC6238_VECTORS = [
 def _otpauth_uri(key: bytes, algorithm: str) -> str:
     secret = base64.b32encode(key).decode().rstrip("=")
     return (
-        "otpauth://totp/RFC6238:" + quote("alice@example.com")
+        "otpauth://totp/RFC6238:"
+        + quote("alice@example.com")
         + f"?secret={secret}&issuer=RFC6238&algorithm={algorithm}&digits=8&period=30"
     )
 

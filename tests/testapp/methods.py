@@ -1,8 +1,8 @@
 """A second method kind for tests of per-organization allowed kinds."""
 
+from drf_twostep.crypto import constant_time_equals
 from drf_twostep.exceptions import InvalidCode
 from drf_twostep.methods.base import BaseMethod
-from drf_twostep.crypto import constant_time_equals
 
 STATIC_CODE = "424242"
 

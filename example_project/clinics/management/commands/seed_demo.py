@@ -8,10 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from clinics.models import Clinic, Membership
 from drf_twostep.enforcement import invalidate_all
 from drf_twostep.models import OrganizationPolicy
-
-from clinics.models import Clinic, Membership
 
 CLINIC_NAME = "Demo Clinic"
 
@@ -50,7 +49,9 @@ class Command(BaseCommand):
                 if role is None:
                     Membership.objects.filter(user=user, clinic=clinic).delete()
                 else:
-                    Membership.objects.update_or_create(user=user, clinic=clinic, defaults={"role": role})
+                    Membership.objects.update_or_create(
+                        user=user, clinic=clinic, defaults={"role": role}
+                    )
                 if superuser:
                     where = "superuser (/admin/), no clinic"
                 elif role:
@@ -61,8 +62,14 @@ class Command(BaseCommand):
         # Enforcement state may be cached (ENFORCEMENT_CACHE): policies and memberships changed.
         invalidate_all()
 
-        widths = [max(len(row[i]) for row in rows + [("username", "password", "role")]) for i in range(3)]
-        line = "  ".join("{:<%d}" % width for width in widths)
+        widths = [
+            max(len(row[i]) for row in rows + [("username", "password", "role")]) for i in range(3)
+        ]
+        line = "  ".join(f"{{:<{width}}}" for width in widths)
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Demo users (development only):"))
-        for row in [("username", "password", "role"), tuple("-" * width for width in widths), *rows]:
+        for row in [
+            ("username", "password", "role"),
+            tuple("-" * width for width in widths),
+            *rows,
+        ]:
             self.stdout.write(line.format(*row).rstrip())
