@@ -3,7 +3,8 @@ Settings of the drf-twostep example project. For development only: DEBUG is on a
 SECRET_KEY has a fallback that is printed in this file.
 
 SQLite (``example_project/db.sqlite3``) by default; set ``DATABASE_URL`` (for example
-``postgres://postgres@127.0.0.1:5432/demo``) to use another database.
+``postgres://postgres@127.0.0.1:5432/demo``) to use another database, and ``REDIS_URL`` (for
+example ``redis://127.0.0.1:6379/0``) to share the cache between worker processes.
 """
 
 import os
@@ -18,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "django-insecure-drf-twostep-demo-only-do-not-deploy"
 )
-DEBUG = True
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 INSTALLED_APPS = [
@@ -80,6 +81,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 
+# One cache per process unless REDIS_URL is set. With several worker processes (gunicorn) set
+# it, so that throttles and the enforcement cache hold across them.
+REDIS_URL = os.environ.get("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+
 # Notification emails (method added, recovery code used, ...) are printed by runserver.
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = "drf-twostep demo <noreply@example.com>"
@@ -99,6 +111,8 @@ DRF_TWOSTEP = {
     # Like AUTH_USER_MODEL, this is chosen before the first migrate.
     "ORGANIZATION_MODEL": "clinics.Clinic",
     "ADAPTER": "clinics.adapter.ClinicAdapter",
+    # With a shared cache, enforcement costs no query on a warm request.
+    "ENFORCEMENT_CACHE": "default" if REDIS_URL else None,
 }
 
 SPECTACULAR_SETTINGS = {
