@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 from .settings import twostep_settings
 
@@ -113,6 +114,44 @@ class DefaultTwoStepAdapter:
         if request is None:
             return ""
         return request.META.get("HTTP_USER_AGENT", "")[:255]
+
+    # -- codes sent by SMS and email -----------------------------------------------------
+
+    def format_sms(self, user, code, purpose, lifetime) -> str:
+        """The text message carrying ``code`` (``purpose``: ``"login"`` or ``"setup"``).
+
+        The code comes first and the site last, so phones can offer to fill it in."""
+        return gettext(
+            "%(code)s is your %(site)s verification code. It expires in %(minutes)d minutes. "
+            "Never share it."
+        ) % {"code": code, "site": self.get_issuer_name(), "minutes": max(1, lifetime // 60)}
+
+    def send_code_email(self, user, address, code, purpose, lifetime) -> None:
+        """Email ``code`` to ``address``. Templates: ``drf_twostep/email/code_subject.txt``
+        and ``drf_twostep/email/code_message.txt``. Raises ``DeliveryFailed`` on failure."""
+        from .exceptions import DeliveryFailed
+
+        context = {
+            "user": user,
+            "code": code,
+            "purpose": purpose,
+            "minutes": max(1, lifetime // 60),
+            "site_name": self.get_issuer_name(),
+        }
+        subject = render_to_string("drf_twostep/email/code_subject.txt", context)
+        message = render_to_string("drf_twostep/email/code_message.txt", context)
+        try:
+            send_mail(
+                " ".join(subject.split()),
+                message,
+                getattr(settings, "DEFAULT_FROM_EMAIL", None),
+                [address],
+            )
+        except Exception as exc:  # noqa: BLE001 - any mail failure is a failed delivery
+            logger.warning("drf_twostep: could not email a code: %s", exc.__class__.__name__)
+            raise DeliveryFailed() from exc
+
+    # -- notifications ------------------------------------------------------------------
 
     def can_notify(self, user, kind) -> bool:
         return bool(twostep_settings.NOTIFICATIONS_ENABLED and getattr(user, "email", ""))

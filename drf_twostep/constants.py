@@ -26,6 +26,7 @@ class ErrorCode(str, Enum):
     NOT_FOUND = "not_found"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     THROTTLED = "throttled"
+    DELIVERY_FAILED = "delivery_failed"
 
 
 class EventKind(str, Enum):
@@ -44,6 +45,8 @@ class EventKind(str, Enum):
     MEMBER_RESET = "member_reset"
     POLICY_CHANGED = "policy_changed"
     LOCKED_OUT = "locked_out"
+    CODE_SENT = "code_sent"
+    DELIVERY_FAILED = "delivery_failed"
 
 
 class MethodKind(str, Enum):

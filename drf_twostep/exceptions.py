@@ -130,11 +130,21 @@ class TooManyAttempts(TwoStepError):
         self.wait = max(1, math.ceil(wait))
 
 
-# DRF's own errors, given the contract's codes where they differ.
+class DeliveryFailed(TwoStepError):
+    """The SMS provider or the mail server did not take the code; nothing was changed."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The code could not be sent. Try again in a moment.")
+    default_code = ErrorCode.DELIVERY_FAILED.value
+
+
+# DRF's own errors, given the contract's codes where they differ. A 405 is not the
+# contract's method_not_allowed (a method kind that is not allowed), so it gets its own code.
 _DRF_CODES = {
     "parse_error": ErrorCode.INVALID.value,
     "throttled": ErrorCode.THROTTLED.value,
     "not_found": ErrorCode.NOT_FOUND.value,
+    "method_not_allowed": "http_method_not_allowed",
 }
 
 

@@ -182,6 +182,35 @@ class LoginChallenge(models.Model):
         return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
+class DeliveredCode(models.Model):
+    """
+    A code sent by SMS or email, stored only as a keyed digest. It is bound to one login
+    challenge, or (``challenge`` empty) to the setup of its pending method; it expires, works
+    once and is deleted when used, when too many wrong codes were given for it, or when a new
+    code is sent for the same binding.
+    """
+
+    method = models.ForeignKey(TwoStepMethod, on_delete=models.CASCADE, related_name="+")
+    challenge = models.ForeignKey(
+        LoginChallenge, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    digest = models.CharField(max_length=DIGEST_LENGTH, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("delivered code")
+        verbose_name_plural = _("delivered codes")
+        indexes = [
+            models.Index(fields=["method", "challenge"], name="twostep_code_binding"),
+            models.Index(fields=["expires_at"], name="twostep_code_expires"),
+        ]
+
+    def __str__(self):
+        return f"{self.method} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
 class SecurityEvent(models.Model):
     """A line in a user's security log. Rows outlive the method they mention."""
 

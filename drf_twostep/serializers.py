@@ -73,6 +73,18 @@ class MethodSetupSerializer(PasswordSerializer):
     name = serializers.CharField(
         max_length=METHOD_NAME_MAX_LENGTH, required=False, allow_blank=True
     )
+    phone_number = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text=_("For `sms`: the mobile number in E.164 form, e.g. +14155552671."),
+    )
+    email = serializers.CharField(
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        help_text=_("For `email`: the address codes go to; the account's address if omitted."),
+    )
 
 
 class ConfirmSerializer(serializers.Serializer):
@@ -111,9 +123,17 @@ class MethodSetupResponseSerializer(MethodSerializer):
     )
     otpauth_uri = serializers.CharField(required=False)
     qr_code = serializers.CharField(required=False, help_text=_("SVG data URI of otpauth_uri."))
+    expires_in = serializers.IntegerField(
+        required=False, help_text=_("SMS and email: seconds the code just sent stays valid.")
+    )
 
     class Meta(MethodSerializer.Meta):
-        fields = MethodSerializer.Meta.fields + ["setup_key", "otpauth_uri", "qr_code"]
+        fields = MethodSerializer.Meta.fields + [
+            "setup_key",
+            "otpauth_uri",
+            "qr_code",
+            "expires_in",
+        ]
         read_only_fields = fields
 
 

@@ -18,6 +18,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import Throttled
 
 from . import signals
 from .adapter import get_adapter, parse_pk
@@ -27,10 +28,12 @@ from .enforcement import _unmet_policies, get_requirement, get_state, invalidate
 from .exceptions import (
     ChallengeExpired,
     CodeAlreadyUsed,
+    DeliveryFailed,
     InvalidChallenge,
     InvalidCode,
     InvalidCredentials,
     InvalidRecoveryCode,
+    MethodDoesNotSend,
     MethodNotAllowed,
     MethodNotPending,
     MethodRequiredByOrganization,
@@ -51,6 +54,7 @@ from .models import (
     TwoStepProfile,
 )
 from .settings import twostep_settings
+from .throttling import check_delivery_rate
 
 _NOTIFIED = {
     EventKind.METHOD_ADDED,
@@ -159,7 +163,7 @@ def login(request, username, password) -> dict:
         raise InvalidCredentials()
     profile = TwoStepProfile.objects.filter(user=user).first()
     if profile is not None and profile.enabled:
-        return _start_challenge(user)
+        return _start_challenge(user, request)
     token = get_issuer().issue(request, user, verified=False, profile=profile)
     _login_completed(request, user)
     # Inside a grace period the credential works everywhere: the status object's
@@ -173,11 +177,11 @@ def login(request, username, password) -> dict:
     }
 
 
-def _start_challenge(user) -> dict:
+def _start_challenge(user, request=None) -> dict:
     raw = secrets.token_urlsafe(CHALLENGE_BYTES)
     lifetime = twostep_settings.CHALLENGE_LIFETIME
     now = timezone.now()
-    LoginChallenge.objects.create(
+    login_challenge = LoginChallenge.objects.create(
         digest=digest(raw),
         user=user,
         backend=getattr(user, "backend", "") or "",
@@ -186,6 +190,8 @@ def _start_challenge(user) -> dict:
     )
     methods = active_methods(user)
     default = next((m for m in methods if m.is_default), methods[0] if methods else None)
+    if default is not None:
+        _send_at_login_start(request, login_challenge, default)
     return {
         "status": LoginStatus.VERIFICATION_REQUIRED.value,
         "challenge": raw,
@@ -193,6 +199,49 @@ def _start_challenge(user) -> dict:
         "methods": methods,
         "default_method": default.pk if default else None,
     }
+
+
+def _send_at_login_start(request, login_challenge, method) -> None:
+    """With an SMS or email default, send its code as the login starts. A failure here is
+    not the login's: the client can ask again with ``login/send-code/`` and see it."""
+    handler = get_method(method)
+    if handler is None or not handler.sends_code:
+        return
+    try:
+        _deliver(request, handler, login_challenge)
+    except (DeliveryFailed, Throttled):
+        pass
+
+
+def _deliver(request, handler, login_challenge=None) -> int:
+    """Send a code for ``login_challenge`` (None: the pending setup), rate limited per user
+    and per destination. All or nothing: a failed delivery leaves no new code behind and is
+    recorded as a security event."""
+    method = handler.instance
+    check_delivery_rate(method.user, method.destination)
+    try:
+        with transaction.atomic():
+            lifetime = handler.send_code(login_challenge)
+            record_event(method.user, EventKind.CODE_SENT, request, method)
+    except DeliveryFailed:
+        record_event(method.user, EventKind.DELIVERY_FAILED, request, method)
+        raise
+    return lifetime
+
+
+def send_login_code(request, challenge, method_id) -> int:
+    """``login/send-code/``: a fresh code for the challenge's user by the method
+    ``method_id``; the previous code for this challenge stops working. Returns its lifetime."""
+    now = timezone.now()
+    with transaction.atomic():
+        login_challenge = _open_challenge(challenge, now)
+        profile = _profile_for_update(login_challenge.user)
+        _check_not_locked(profile, login_challenge, now)
+        method = _login_method(login_challenge.user, method_id)
+        handler = get_method(method)
+        if not handler.sends_code:
+            raise MethodDoesNotSend()
+    return _deliver(request, handler, login_challenge)
 
 
 def _open_challenge(raw, now, *, lock=True) -> LoginChallenge:
@@ -271,7 +320,7 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
                     raise InvalidRecoveryCode()
             else:
                 method = _login_method(user, method_id)
-                get_method(method).verify(code)
+                get_method(method).verify(code, challenge=login_challenge)
         except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
             failure = exc
             locked = _register_failure(profile, login_challenge, now)
@@ -325,12 +374,6 @@ def _login_method(user, method_id) -> TwoStepMethod:
     if method is None or get_method_class(method.kind) is None:
         raise NotFound()
     return method
-
-
-def challenge_method(challenge, method_id) -> TwoStepMethod:
-    """The active method ``method_id`` of the user behind an open login challenge."""
-    login_challenge = _open_challenge(challenge, timezone.now(), lock=False)
-    return _login_method(login_challenge.user, method_id)
 
 
 def _session_authenticated(request) -> bool:
@@ -387,9 +430,13 @@ def begin_setup(request, user, kind, password, name="", **data):
     _check_password(request, user, password)
     with transaction.atomic():
         TwoStepMethod.objects.pending().filter(user=user, kind=kind).delete()
-        method = TwoStepMethod(user=user, kind=kind, name=name or str(cls.verbose_name))
+        method = TwoStepMethod(user=user, kind=kind, name=name)
         extra = cls.begin_setup(method, data)
+        method.name = method.name or str(cls.verbose_name)
         method.save()
+        if cls.sends_code:
+            # Inside the transaction: if the code cannot be sent, no pending method remains.
+            extra = {**extra, "expires_in": _deliver(request, get_method(method))}
     return method, extra
 
 
@@ -405,37 +452,53 @@ def confirm_method(request, user, method_id, code) -> dict:
         handler = get_method(method)
         if handler is None:
             raise MethodNotAllowed()
-        handler.verify(code)
-        now = timezone.now()
-        profile = _profile_for_update(user)
-        has_default = TwoStepMethod.objects.active().filter(user=user, is_default=True).exists()
-        method.status = MethodStatus.ACTIVE.value
-        method.confirmed_at = now
-        method.is_default = not has_default
-        method.save(update_fields=["status", "confirmed_at", "is_default"])
-        _state_changed(user)
-        record_event(user, EventKind.METHOD_ADDED, request, method)
-        result = {"method": method, "token": None}
-        if not profile.enabled:
-            profile.enabled = True
-            profile.enabled_at = now
-            profile.last_verified_at = now
-            profile.failed_attempts = 0
-            profile.locked_until = None
-            issuer = get_issuer()
-            issuer.revoke_all(user)
-            result["token"] = issuer.issue(request, user, verified=True, profile=profile)
-            profile.save()
-            result["recovery_codes"] = recovery.regenerate(user)
-            if _session_authenticated(request):
-                mark_session_verified(request)
-            record_event(user, EventKind.TWO_STEP_ENABLED, request, method)
+        try:
+            handler.verify(code)
+        except (InvalidCode, CodeAlreadyUsed) as exc:
+            failure = exc
+        else:
+            failure = None
+            result = _activate(request, user, method)
+    if failure is not None:
+        # Raised after the block commits, so a wrong code's count on a sent code is kept.
+        raise failure
+    return result
+
+
+def _activate(request, user, method) -> dict:
+    """Make a confirmed pending method active; the first one turns 2SV on."""
+    now = timezone.now()
+    profile = _profile_for_update(user)
+    has_default = TwoStepMethod.objects.active().filter(user=user, is_default=True).exists()
+    method.status = MethodStatus.ACTIVE.value
+    method.confirmed_at = now
+    method.is_default = not has_default
+    method.save(update_fields=["status", "confirmed_at", "is_default"])
+    _state_changed(user)
+    record_event(user, EventKind.METHOD_ADDED, request, method)
+    result = {"method": method, "token": None}
+    if not profile.enabled:
+        profile.enabled = True
+        profile.enabled_at = now
+        profile.last_verified_at = now
+        profile.failed_attempts = 0
+        profile.locked_until = None
+        issuer = get_issuer()
+        issuer.revoke_all(user)
+        result["token"] = issuer.issue(request, user, verified=True, profile=profile)
+        profile.save()
+        result["recovery_codes"] = recovery.regenerate(user)
+        if _session_authenticated(request):
+            mark_session_verified(request)
+        record_event(user, EventKind.TWO_STEP_ENABLED, request, method)
     return result
 
 
 def update_method(user, method_id, *, name=None, is_default=None) -> TwoStepMethod:
     """Rename a method and/or make an active method the default (exactly one is)."""
     with transaction.atomic():
+        # The profile row lock serialises concurrent changes of the user's default.
+        _profile_for_update(user)
         method = _user_method(user, method_id, lock=True)
         fields = []
         if name is not None:

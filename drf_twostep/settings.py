@@ -57,14 +57,38 @@ DEFAULTS = {
     "TOKEN_ISSUER": "drf_twostep.issuers.AuthTokenIssuer",
     # Import string of the adapter: the project's hooks (issuer name, notifications, ...).
     "ADAPTER": "drf_twostep.adapter.DefaultTwoStepAdapter",
-    # Import strings of the method kinds on offer. Each names a BaseMethod subclass.
-    "METHOD_CLASSES": ["drf_twostep.methods.totp.AuthenticatorAppMethod"],
+    # Import strings of the method kinds on offer. Each names a BaseMethod subclass. Remove
+    # the SMS or email entry to stop offering that kind; organizations can also disallow kinds.
+    "METHOD_CLASSES": [
+        "drf_twostep.methods.totp.AuthenticatorAppMethod",
+        "drf_twostep.methods.sms.SmsMethod",
+        "drf_twostep.methods.email.EmailMethod",
+    ],
+    # Digits of the codes sent by SMS and email (6 to 10).
+    "DELIVERED_CODE_DIGITS": 6,
+    # Seconds a code sent by SMS or email stays valid.
+    "DELIVERED_CODE_LIFETIME": 600,
+    # Import string of the SMS backend, like EMAIL_BACKEND: ...console.SmsBackend prints
+    # messages, ...locmem.SmsBackend keeps them in drf_twostep.sms.outbox (tests), and
+    # ...http.SmsBackend POSTs them to SMS_HTTP_URL.
+    "SMS_BACKEND": "drf_twostep.sms.backends.console.SmsBackend",
+    # The HTTP SMS backend: the provider's URL, the JSON body (strings in it may use {to},
+    # {message} and {sender}), the value of the Authorization header (None: no header), the
+    # sender name or number, and the timeout in seconds.
+    "SMS_HTTP_URL": None,
+    "SMS_HTTP_BODY": {"to": "{to}", "from": "{sender}", "text": "{message}"},
+    "SMS_HTTP_AUTH_HEADER": None,
+    "SMS_SENDER": "",
+    "SMS_HTTP_TIMEOUT": 10,
     # DRF throttle rates by scope, read at request time.
     "THROTTLE_RATES": {
         "twostep_login": "20/min",
         "twostep_verify": "20/min",
         "twostep_setup": "20/min",
         "twostep_send_code": "5/min",
+        # Codes sent by SMS or email, per user and per phone number or address.
+        "twostep_deliver_user": "10/hour",
+        "twostep_deliver_destination": "10/hour",
     },
     # The model whose instances can require 2SV of their members ("app_label.ModelName").
     # Like AUTH_USER_MODEL, choose it before the first migrate: the policy table points at it.
@@ -84,7 +108,7 @@ DEFAULTS = {
 }
 
 # Settings that hold import strings; they are imported on access.
-IMPORT_STRINGS = ["TOKEN_ISSUER", "ADAPTER", "METHOD_CLASSES"]
+IMPORT_STRINGS = ["TOKEN_ISSUER", "ADAPTER", "METHOD_CLASSES", "SMS_BACKEND"]
 
 # Settings that existed once; naming one is an error that points at what replaced it.
 REMOVED_SETTINGS: dict[str, str] = {}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
+from .crypto import keyed_digest
 from .settings import twostep_settings
 
 
@@ -41,3 +43,28 @@ class SetupThrottle(TwoStepRateThrottle):
 
 class SendCodeThrottle(TwoStepRateThrottle):
     scope = "twostep_send_code"
+
+
+class DeliveryThrottle(TwoStepRateThrottle):
+    """Codes sent by SMS or email, counted for one ``ident`` whoever asks for them."""
+
+    def __init__(self, scope, ident):
+        self.scope = scope
+        self.ident = ident
+        super().__init__()
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.ident}
+
+
+def check_delivery_rate(user, destination: str) -> None:
+    """Count one code sent to ``destination`` for ``user``; ``Throttled`` (429, Retry-After)
+    when either the user or the destination has had too many. The destination is counted by
+    its keyed digest, so the cache holds no phone numbers or addresses."""
+    for scope, ident in (
+        ("twostep_deliver_user", f"user:{user.pk}"),
+        ("twostep_deliver_destination", keyed_digest("destination:" + destination.lower())),
+    ):
+        throttle = DeliveryThrottle(scope, ident)
+        if not throttle.allow_request(None, None):
+            raise Throttled(wait=throttle.wait())

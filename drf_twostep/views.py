@@ -16,8 +16,7 @@ from . import serializers as s
 from . import services
 from .adapter import get_adapter
 from .constants import ErrorCode
-from .exceptions import MethodDoesNotSend, exception_handler
-from .methods import get_method
+from .exceptions import exception_handler
 from .models import SecurityEvent
 from .throttling import LoginThrottle, SendCodeThrottle, SetupThrottle, VerifyThrottle
 
@@ -152,16 +151,13 @@ class SendCodeView(AnonymousView):
                 ErrorCode.CHALLENGE_EXPIRED,
             ),
             404: _error(ErrorCode.NOT_FOUND),
-            429: THROTTLED,
+            429: _error(ErrorCode.THROTTLED, ErrorCode.TOO_MANY_ATTEMPTS),
+            503: _error(ErrorCode.DELIVERY_FAILED),
         },
     )
     def post(self, request):
         data = self.validated()
-        method = services.challenge_method(data["challenge"], data["method"])
-        handler = get_method(method)
-        if handler is None or not handler.sends_code:
-            raise MethodDoesNotSend()
-        expires_in = handler.send_code()
+        expires_in = services.send_login_code(request, data["challenge"], data["method"])
         return Response(
             {"detail": str(_("A code is on its way.")), "expires_in": expires_in},
             status=status.HTTP_202_ACCEPTED,
@@ -229,6 +225,7 @@ class MethodListView(TwoStepView):
             ),
             401: UNAUTHENTICATED,
             429: THROTTLED,
+            503: _error(ErrorCode.DELIVERY_FAILED),
         },
     )
     def post(self, request):

@@ -68,7 +68,10 @@ def pytest_configure(config):
             "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
             "EXCEPTION_HANDLER": "drf_twostep.exceptions.exception_handler",
         },
-        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic"},
+        DRF_TWOSTEP={
+            "ISSUER_NAME": "Test Clinic",
+            "SMS_BACKEND": "drf_twostep.sms.backends.locmem.SmsBackend",
+        },
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
     )
     django.setup()
@@ -88,6 +91,15 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clear_sms_outbox():
+    from drf_twostep import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
 
 
 @pytest.fixture

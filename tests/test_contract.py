@@ -67,6 +67,11 @@ def error_table(text: str) -> dict[str, int]:
 
 PACKAGE_CODES = {code.value for code in ErrorCode}
 
+# Codes the package gives that API.md's table does not list yet, with their status: a code
+# or the mail server could not be reached when sending a code by SMS or email (README.md,
+# "Error codes beyond the contract").
+BEYOND_CONTRACT = {ErrorCode.DELIVERY_FAILED.value: 503}
+
 
 def _subclasses(cls):
     for sub in cls.__subclasses__():
@@ -76,7 +81,7 @@ def _subclasses(cls):
 
 @pytest.mark.parametrize("which", ["docs", "shared"])
 def test_every_error_code_of_the_package_is_in_api_md(which):
-    missing = PACKAGE_CODES - set(error_table(read_api_md(which)))
+    missing = PACKAGE_CODES - set(BEYOND_CONTRACT) - set(error_table(read_api_md(which)))
     assert not missing, f"ErrorCode values missing from {which} API.md: {sorted(missing)}"
 
 
@@ -88,7 +93,7 @@ def test_every_error_code_of_api_md_is_in_the_package(which):
 
 @pytest.mark.parametrize("which", ["docs", "shared"])
 def test_each_error_raises_with_the_status_api_md_gives_it(which):
-    table = error_table(read_api_md(which))
+    table = {**error_table(read_api_md(which)), **BEYOND_CONTRACT}
     raised = {}
     for cls in _subclasses(exceptions.TwoStepError):
         if cls.default_code != ErrorCode.INVALID.value:
@@ -107,3 +112,9 @@ def test_each_error_raises_with_the_status_api_md_gives_it(which):
 
 def test_both_copies_of_api_md_list_the_same_errors():
     assert error_table(read_api_md("docs")) == error_table(read_api_md("shared"))
+
+
+def test_codes_beyond_the_contract_are_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for code, status in BEYOND_CONTRACT.items():
+        assert f"`{code}`" in readme and str(status) in readme, code

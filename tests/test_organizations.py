@@ -377,7 +377,7 @@ def test_get_of_an_organization_without_a_policy_shows_the_defaults(admin, clini
         "required": False,
         "grace_period_days": 0,
         "required_since": None,
-        "allowed_methods": [APP],
+        "allowed_methods": [APP, "sms", "email"],
     }
     assert not OrganizationPolicy.objects.exists()
 

@@ -16,9 +16,12 @@ from django.test import override_settings
 
 from drf_twostep import crypto
 from drf_twostep.adapter import DefaultTwoStepAdapter
+from drf_twostep.methods.email import EmailMethod
+from drf_twostep.methods.sms import SmsMethod
 from drf_twostep.methods.totp import AuthenticatorAppMethod
 from drf_twostep.models import TwoStepMethod
 from drf_twostep.settings import DEFAULTS, twostep_settings
+from drf_twostep.sms.backends.console import SmsBackend as ConsoleSmsBackend
 from tests.helpers import AUTH, login, secret_of, start_setup, token_client, totp_from_uri, verify
 
 ISSUER = "Test Clinic"
@@ -54,7 +57,7 @@ class ClinicAdapter(DefaultTwoStepAdapter):
 
 def test_unset_settings_have_their_defaults():
     for key, default in DEFAULTS.items():
-        if key in ("ISSUER_NAME", "TOKEN_ISSUER", "ADAPTER", "METHOD_CLASSES"):
+        if key in ("ISSUER_NAME", "TOKEN_ISSUER", "ADAPTER", "METHOD_CLASSES", "SMS_BACKEND"):
             continue
         assert getattr(twostep_settings, key) == default, key
     assert twostep_settings.ISSUER_NAME == ISSUER
@@ -62,7 +65,9 @@ def test_unset_settings_have_their_defaults():
 
 def test_import_strings_are_imported():
     assert twostep_settings.ADAPTER is DefaultTwoStepAdapter
-    assert twostep_settings.METHOD_CLASSES == [AuthenticatorAppMethod]
+    assert twostep_settings.METHOD_CLASSES == [AuthenticatorAppMethod, SmsMethod, EmailMethod]
+    with twostep():
+        assert twostep_settings.SMS_BACKEND is ConsoleSmsBackend
     with twostep(ADAPTER="tests.test_settings.ClinicAdapter"):
         assert twostep_settings.ADAPTER is ClinicAdapter
     assert twostep_settings.ADAPTER is DefaultTwoStepAdapter

@@ -255,7 +255,11 @@ def test_qr_code_is_an_svg_data_uri(setup):
     assert root.tag in ("svg", "{http://www.w3.org/2000/svg}svg")
 
 
-def test_unknown_kind_is_method_not_allowed(alice, user):
+def test_unknown_kind_is_method_not_allowed(alice, user, settings):
+    settings.DRF_TWOSTEP = {
+        "ISSUER_NAME": "Test Clinic",
+        "METHOD_CLASSES": ["drf_twostep.methods.totp.AuthenticatorAppMethod"],
+    }
     for kind in ("carrier_pigeon", "sms"):  # unknown, and known but not enabled here
         response = start_setup(alice, kind=kind)
         assert response.status_code == 400, kind

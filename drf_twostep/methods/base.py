@@ -33,17 +33,19 @@ class BaseMethod:
         """
         raise NotImplementedError
 
-    def verify(self, code: str) -> None:
+    def verify(self, code: str, challenge=None) -> None:
         """
         Accept ``code`` once, or raise ``InvalidCode`` / ``CodeAlreadyUsed``.
 
-        Called inside a transaction with the method row locked; on success the method's
-        replay state is already updated in the database.
+        ``challenge`` is the ``LoginChallenge`` being completed, or None during setup (for
+        methods whose codes are bound to one). Called inside a transaction with the method row
+        locked; on success the method's replay state is already updated in the database.
         """
         raise NotImplementedError
 
-    def send_code(self) -> int:
-        """Deliver a fresh code and return its lifetime in seconds."""
+    def send_code(self, challenge=None) -> int:
+        """Deliver a fresh code for ``challenge`` (None: the pending setup) and return its
+        lifetime in seconds. Raises ``DeliveryFailed`` when it cannot be delivered."""
         from ..exceptions import MethodDoesNotSend
 
         raise MethodDoesNotSend()

@@ -87,7 +87,7 @@ class AuthenticatorAppMethod(BaseMethod):
                 matched = step
         return matched
 
-    def verify(self, code):
+    def verify(self, code, challenge=None):
         step = self.matching_step(code)
         if step is None:
             raise InvalidCode()

@@ -17,6 +17,6 @@ class StaticCodeMethod(BaseMethod):
     def begin_setup(cls, instance, data):
         return {}
 
-    def verify(self, code):
+    def verify(self, code, challenge=None):
         if not constant_time_equals(code, STATIC_CODE):
             raise InvalidCode()
