@@ -58,6 +58,17 @@ def check_settings(app_configs=None, **kwargs):
         errors.append(
             Error("TOTP_ALGORITHM must be SHA1, SHA256 or SHA512.", id="drf_twostep.E007")
         )
+    backend = user_settings.get("SMS_BACKEND", DEFAULTS["SMS_BACKEND"])
+    if backend == "drf_twostep.sms.backends.http.SmsBackend" and not user_settings.get(
+        "SMS_HTTP_URL"
+    ):
+        errors.append(
+            Error(
+                "The HTTP SMS backend needs DRF_TWOSTEP['SMS_HTTP_URL'].",
+                hint="Set it to the provider's endpoint, or choose another SMS_BACKEND.",
+                id="drf_twostep.E010",
+            )
+        )
     secret_bytes = user_settings.get("TOTP_SECRET_BYTES", DEFAULTS["TOTP_SECRET_BYTES"])
     if not (isinstance(secret_bytes, int) and secret_bytes >= 20 and secret_bytes % 5 == 0):
         errors.append(

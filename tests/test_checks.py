@@ -141,3 +141,9 @@ def test_routing_drfs_password_only_token_view_is_an_error():
         other_issuer = {"ISSUER_NAME": ISSUER, "TOKEN_ISSUER": "tests.test_checks.NullIssuer"}
         with override_settings(DRF_TWOSTEP=other_issuer):
             assert "drf_twostep.E009" not in ids(run_checks())
+
+
+def test_the_http_sms_backend_needs_a_url():
+    backend = "drf_twostep.sms.backends.http.SmsBackend"
+    assert twostep_errors(SMS_BACKEND=backend) == ["drf_twostep.E010"]
+    assert twostep_errors(SMS_BACKEND=backend, SMS_HTTP_URL="https://sms.example.com/v1") == []
