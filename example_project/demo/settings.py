@@ -111,6 +111,8 @@ DRF_TWOSTEP = {
     # Like AUTH_USER_MODEL, this is chosen before the first migrate.
     "ORGANIZATION_MODEL": "clinics.Clinic",
     "ADAPTER": "clinics.adapter.ClinicAdapter",
+    # Text messages with codes are printed by runserver, like the emails above.
+    "SMS_BACKEND": "drf_twostep.sms.backends.console.SmsBackend",
     # With a shared cache, enforcement costs no query on a warm request.
     "ENFORCEMENT_CACHE": "default" if REDIS_URL else None,
 }

@@ -2,17 +2,30 @@
 Create the demo's clinic, which requires 2-Step Verification of its members, and the demo
 users. Safe to run again: it finds what exists, and sets each demo user's email, password and
 role, and the clinic's policy, back to the values printed.
+
+alice, the clinic's admin, has 2SV on with an authenticator app whose key is fixed and
+printed (so the demo can be tried at once, e.g. with ``oathtool --totp -b KEY``) and a fresh
+recovery code each run. bob, staff, has no 2SV yet: his next sign-in leads to setup.
 """
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from clinics.models import Clinic, Membership
+from drf_twostep import crypto
+from drf_twostep.adapter import get_adapter
+from drf_twostep.constants import MethodKind, MethodStatus
 from drf_twostep.enforcement import invalidate_all
-from drf_twostep.models import OrganizationPolicy
+from drf_twostep.methods import recovery
+from drf_twostep.methods.totp import build_otpauth_uri
+from drf_twostep.models import OrganizationPolicy, TwoStepMethod, TwoStepProfile
 
 CLINIC_NAME = "Demo Clinic"
+
+# alice's authenticator-app key (base32). Demo only: anyone who reads this can make her codes.
+DEMO_TOTP_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 # username, password, role in the clinic (None: no clinic), superuser. Demo passwords only.
 DEMO_USERS = [
@@ -54,11 +67,14 @@ class Command(BaseCommand):
                     )
                 if superuser:
                     where = "superuser (/admin/), no clinic"
+                elif role == Membership.Role.ADMIN:
+                    where = f"{CLINIC_NAME} {role}: 2SV on (key below)"
                 elif role:
-                    where = f"{CLINIC_NAME} {role}: 2SV required"
+                    where = f"{CLINIC_NAME} {role}: 2SV required, set up at sign-in"
                 else:
                     where = "no clinic: 2SV optional"
                 rows.append((username, password, where))
+            recovery_code = self.enable_two_step(User.objects.get(username="alice"))
         # Enforcement state may be cached (ENFORCEMENT_CACHE): policies and memberships changed.
         invalidate_all()
 
@@ -73,3 +89,38 @@ class Command(BaseCommand):
             *rows,
         ]:
             self.stdout.write(line.format(*row).rstrip())
+        self.stdout.write(
+            f"\nalice has 2-Step Verification on. Authenticator key: {DEMO_TOTP_KEY}\n"
+            f"  (add it to an authenticator app, or: oathtool --totp -b {DEMO_TOTP_KEY})\n"
+            f"  Recovery code: {recovery_code}"
+        )
+
+    def enable_two_step(self, user) -> str:
+        """Give ``user`` exactly one authenticator app (the demo key), 2SV on, and a new
+        recovery code; returns the code."""
+        adapter = get_adapter()
+        uri = build_otpauth_uri(
+            DEMO_TOTP_KEY, adapter.get_account_name(user), adapter.get_issuer_name()
+        )
+        now = timezone.now()
+        TwoStepMethod.objects.filter(user=user).delete()
+        TwoStepMethod.objects.create(
+            user=user,
+            kind=MethodKind.AUTHENTICATOR_APP.value,
+            name="Demo authenticator",
+            status=MethodStatus.ACTIVE.value,
+            is_default=True,
+            secret=crypto.encrypt(uri),
+            confirmed_at=now,
+        )
+        TwoStepProfile.objects.update_or_create(
+            user=user,
+            defaults={
+                "enabled": True,
+                "enabled_at": now,
+                "failed_attempts": 0,
+                "locked_until": None,
+                "verified_credential": "",
+            },
+        )
+        return recovery.regenerate(user)[0]
