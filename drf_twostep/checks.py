@@ -58,6 +58,11 @@ def check_settings(app_configs=None, **kwargs):
         errors.append(
             Error("TOTP_ALGORITHM must be SHA1, SHA256 or SHA512.", id="drf_twostep.E007")
         )
+    delivered = user_settings.get("DELIVERED_CODE_DIGITS", DEFAULTS["DELIVERED_CODE_DIGITS"])
+    if not (isinstance(delivered, int) and 6 <= delivered <= 10):
+        errors.append(
+            Error("DELIVERED_CODE_DIGITS must be between 6 and 10.", id="drf_twostep.E011")
+        )
     backend = user_settings.get("SMS_BACKEND", DEFAULTS["SMS_BACKEND"])
     if backend == "drf_twostep.sms.backends.http.SmsBackend" and not user_settings.get(
         "SMS_HTTP_URL"

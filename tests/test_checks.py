@@ -147,3 +147,8 @@ def test_the_http_sms_backend_needs_a_url():
     backend = "drf_twostep.sms.backends.http.SmsBackend"
     assert twostep_errors(SMS_BACKEND=backend) == ["drf_twostep.E010"]
     assert twostep_errors(SMS_BACKEND=backend, SMS_HTTP_URL="https://sms.example.com/v1") == []
+
+
+@pytest.mark.parametrize("digits", [4, 5, 11, "6", None])
+def test_delivered_code_digits_outside_6_to_10_are_an_error(digits):
+    assert twostep_errors(DELIVERED_CODE_DIGITS=digits) == ["drf_twostep.E011"]
