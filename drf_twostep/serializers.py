@@ -6,9 +6,10 @@ writes to the database or issues anything.
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .constants import METHOD_NAME_MAX_LENGTH, ErrorCode
+from .constants import METHOD_NAME_MAX_LENGTH, ErrorCode, MethodKind, MethodStatus
 from .exceptions import InvalidCode
 from .models import SecurityEvent, TwoStepMethod
 
@@ -36,6 +37,18 @@ class CodeField(serializers.CharField):
         if blank or (data is serializers.empty and self.required):
             raise InvalidCode()
         return super().run_validation(data)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": [kind.value for kind in MethodKind],
+        "description": "The method kind. A project may add kinds of its own.",
+    }
+)
+class KindField(serializers.CharField):
+    """A method kind: any string, so that an unknown or disabled kind is the contract's
+    ``method_not_allowed`` rather than a field error; the schema lists the built-in kinds."""
 
 
 class LoginSerializer(serializers.Serializer):
@@ -69,7 +82,7 @@ class PasswordSerializer(serializers.Serializer):
 
 
 class MethodSetupSerializer(PasswordSerializer):
-    kind = serializers.CharField(max_length=32)
+    kind = KindField(max_length=32)
     name = serializers.CharField(
         max_length=METHOD_NAME_MAX_LENGTH, required=False, allow_blank=True
     )
@@ -111,6 +124,9 @@ class RecoveryCodesPdfSerializer(serializers.Serializer):
 
 
 class MethodSerializer(serializers.ModelSerializer):
+    kind = KindField(read_only=True)
+    status = serializers.ChoiceField(choices=[k.value for k in MethodStatus], read_only=True)
+
     class Meta:
         model = TwoStepMethod
         fields = ["id", "kind", "name", "status", "is_default", "created_at", "last_used_at"]
@@ -198,9 +214,24 @@ class SecurityEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Codes that DRF itself gives, which the package's error bodies pass through.
+DRF_ERROR_CODES = [
+    "not_authenticated",
+    "authentication_failed",
+    "permission_denied",
+    "http_method_not_allowed",
+    "not_acceptable",
+    "unsupported_media_type",
+]
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    code = serializers.ChoiceField(choices=[c.value for c in ErrorCode])
+    code = serializers.ChoiceField(choices=[c.value for c in ErrorCode] + DRF_ERROR_CODES)
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    """``invalid``: besides ``detail`` and ``code``, each bad field maps to its messages."""
 
 
 # -- organizations -------------------------------------------------------------------------

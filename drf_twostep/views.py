@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import generics, permissions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -18,21 +24,10 @@ from .adapter import get_adapter
 from .constants import ErrorCode
 from .exceptions import exception_handler
 from .models import SecurityEvent
+from .openapi import THROTTLED, VALIDATION, authenticated, error
 from .throttling import LoginThrottle, SendCodeThrottle, SetupThrottle, VerifyThrottle
 
 TAG = "2-Step Verification"
-
-
-def _error(*codes, description=None):
-    text = description or ", ".join(f"`{code.value}`" for code in codes)
-    return OpenApiResponse(s.ErrorSerializer, description=text)
-
-
-VALIDATION = OpenApiResponse(
-    description="`invalid`: field errors as DRF gives them, plus `detail` and `code`."
-)
-UNAUTHENTICATED = OpenApiResponse(s.ErrorSerializer, description="`not_authenticated`")
-THROTTLED = _error(ErrorCode.THROTTLED)
 
 
 class TwoStepView(generics.GenericAPIView):
@@ -69,11 +64,19 @@ class LoginView(AnonymousView):
         request=s.LoginSerializer,
         responses={
             200: OpenApiResponse(
-                s.AuthenticatedSerializer,
+                PolymorphicProxySerializer(
+                    component_name="LoginResponse",
+                    serializers={
+                        "authenticated": s.AuthenticatedSerializer,
+                        "setup_required": s.AuthenticatedSerializer,
+                        "verification_required": s.ChallengeSerializer,
+                    },
+                    resource_type_field_name="status",
+                ),
                 description="`authenticated` or `setup_required` with a credential, or "
-                "`verification_required` with a challenge (see ChallengeResponse).",
+                "`verification_required` with a challenge and no credential.",
             ),
-            400: _error(ErrorCode.INVALID_CREDENTIALS),
+            400: error(ErrorCode.INVALID_CREDENTIALS),
             429: THROTTLED,
         },
         examples=[
@@ -110,15 +113,15 @@ class VerifyLoginView(AnonymousView):
         request=s.VerifyLoginSerializer,
         responses={
             200: s.AuthenticatedSerializer,
-            400: _error(
+            400: error(
                 ErrorCode.INVALID_CODE,
                 ErrorCode.CODE_ALREADY_USED,
                 ErrorCode.INVALID_RECOVERY_CODE,
                 ErrorCode.INVALID_CHALLENGE,
                 ErrorCode.CHALLENGE_EXPIRED,
             ),
-            404: _error(ErrorCode.NOT_FOUND),
-            429: _error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
+            404: error(ErrorCode.NOT_FOUND),
+            429: error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
         },
     )
     def post(self, request):
@@ -145,14 +148,14 @@ class SendCodeView(AnonymousView):
         request=s.SendCodeSerializer,
         responses={
             202: s.SendCodeResponseSerializer,
-            400: _error(
+            400: error(
                 ErrorCode.METHOD_DOES_NOT_SEND,
                 ErrorCode.INVALID_CHALLENGE,
                 ErrorCode.CHALLENGE_EXPIRED,
             ),
-            404: _error(ErrorCode.NOT_FOUND),
-            429: _error(ErrorCode.THROTTLED, ErrorCode.TOO_MANY_ATTEMPTS),
-            503: _error(ErrorCode.DELIVERY_FAILED),
+            404: error(ErrorCode.NOT_FOUND),
+            429: error(ErrorCode.THROTTLED, ErrorCode.TOO_MANY_ATTEMPTS),
+            503: error(ErrorCode.DELIVERY_FAILED),
         },
     )
     def post(self, request):
@@ -174,7 +177,11 @@ class LogoutView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_logout",
         request=None,
-        responses={204: None, 401: UNAUTHENTICATED},
+        responses=authenticated(
+            {
+                204: None,
+            }
+        ),
     )
     def post(self, request):
         services.logout(request)
@@ -190,7 +197,11 @@ class StatusView(TwoStepView):
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_status",
-        responses={200: s.StatusSerializer, 401: UNAUTHENTICATED},
+        responses=authenticated(
+            {
+                200: s.StatusSerializer,
+            }
+        ),
     )
     def get(self, request):
         return Response(s.StatusSerializer(services.status(request.user)).data)
@@ -208,7 +219,11 @@ class MethodListView(TwoStepView):
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_methods_list",
-        responses={200: s.MethodSerializer(many=True), 401: UNAUTHENTICATED},
+        responses=authenticated(
+            {
+                200: s.MethodSerializer(many=True),
+            }
+        ),
     )
     def get(self, request):
         methods = [m for m in request.user.two_step_methods.all() if not m.pending_expired()]
@@ -218,15 +233,16 @@ class MethodListView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_methods_create",
         request=s.MethodSetupSerializer,
-        responses={
-            201: s.MethodSetupResponseSerializer,
-            400: _error(
-                ErrorCode.PASSWORD_INCORRECT, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.INVALID
-            ),
-            401: UNAUTHENTICATED,
-            429: THROTTLED,
-            503: _error(ErrorCode.DELIVERY_FAILED),
-        },
+        responses=authenticated(
+            {
+                201: s.MethodSetupResponseSerializer,
+                400: error(
+                    ErrorCode.PASSWORD_INCORRECT, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.INVALID
+                ),
+                429: THROTTLED,
+                503: error(ErrorCode.DELIVERY_FAILED),
+            }
+        ),
     )
     def post(self, request):
         data = dict(self.validated())
@@ -256,12 +272,14 @@ class MethodDetailView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_methods_update",
         request=s.MethodUpdateSerializer,
-        responses={
-            200: s.MethodSerializer,
-            400: VALIDATION,
-            404: _error(ErrorCode.NOT_FOUND),
-            409: _error(ErrorCode.METHOD_NOT_PENDING),
-        },
+        responses=authenticated(
+            {
+                200: s.MethodSerializer,
+                400: VALIDATION,
+                404: error(ErrorCode.NOT_FOUND),
+                409: error(ErrorCode.METHOD_NOT_PENDING),
+            }
+        ),
     )
     def patch(self, request, pk):
         data = self.validated()
@@ -274,13 +292,15 @@ class MethodDetailView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_methods_destroy",
         request=s.PasswordSerializer,
-        responses={
-            204: None,
-            400: _error(ErrorCode.PASSWORD_INCORRECT),
-            404: _error(ErrorCode.NOT_FOUND),
-            409: _error(ErrorCode.METHOD_REQUIRED_BY_ORGANIZATION),
-            429: THROTTLED,
-        },
+        responses=authenticated(
+            {
+                204: None,
+                400: error(ErrorCode.PASSWORD_INCORRECT),
+                404: error(ErrorCode.NOT_FOUND),
+                409: error(ErrorCode.METHOD_REQUIRED_BY_ORGANIZATION),
+                429: THROTTLED,
+            }
+        ),
     )
     def delete(self, request, pk):
         data = self.validated(s.PasswordSerializer)
@@ -299,13 +319,15 @@ class MethodConfirmView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_methods_confirm",
         request=s.ConfirmSerializer,
-        responses={
-            200: s.ConfirmResponseSerializer,
-            400: _error(ErrorCode.INVALID_CODE, ErrorCode.CODE_ALREADY_USED),
-            404: _error(ErrorCode.NOT_FOUND),
-            409: _error(ErrorCode.METHOD_NOT_PENDING),
-            429: THROTTLED,
-        },
+        responses=authenticated(
+            {
+                200: s.ConfirmResponseSerializer,
+                400: error(ErrorCode.INVALID_CODE, ErrorCode.CODE_ALREADY_USED),
+                404: error(ErrorCode.NOT_FOUND),
+                409: error(ErrorCode.METHOD_NOT_PENDING),
+                429: THROTTLED,
+            }
+        ),
     )
     def post(self, request, pk):
         data = self.validated()
@@ -325,12 +347,15 @@ class RecoveryCodesView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_recovery_codes_regenerate",
         request=s.PasswordSerializer,
-        responses={
-            201: s.RecoveryCodesSerializer,
-            400: _error(ErrorCode.PASSWORD_INCORRECT),
-            409: _error(ErrorCode.TWO_STEP_NOT_ENABLED),
-            429: THROTTLED,
-        },
+        responses=authenticated(
+            {
+                201: s.RecoveryCodesSerializer,
+                400: error(ErrorCode.PASSWORD_INCORRECT),
+                409: error(ErrorCode.TWO_STEP_NOT_ENABLED),
+                429: THROTTLED,
+            },
+            setup_allowed=False,
+        ),
     )
     def post(self, request):
         data = self.validated()
@@ -350,10 +375,13 @@ class RecoveryCodesPdfView(TwoStepView):
         tags=[TAG],
         operation_id="two_step_recovery_codes_pdf",
         request=s.RecoveryCodesPdfSerializer,
-        responses={
-            (200, "application/pdf"): OpenApiResponse(bytes, description="The PDF document."),
-            400: _error(ErrorCode.INVALID_RECOVERY_CODE),
-        },
+        responses=authenticated(
+            {
+                (200, "application/pdf"): OpenApiResponse(bytes, description="The PDF document."),
+                400: error(ErrorCode.INVALID_RECOVERY_CODE),
+            },
+            setup_allowed=False,
+        ),
     )
     def post(self, request):
         data = self.validated()
@@ -381,7 +409,11 @@ class EventListView(TwoStepView, generics.ListAPIView):
     def get_queryset(self):
         return SecurityEvent.objects.filter(user=self.request.user).order_by("-created_at", "-pk")
 
-    @extend_schema(tags=[TAG], operation_id="two_step_events_list")
+    @extend_schema(
+        tags=[TAG],
+        operation_id="two_step_events_list",
+        responses=authenticated({200: s.SecurityEventSerializer(many=True)}, setup_allowed=False),
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -420,8 +452,8 @@ def _policy_body(organization, policy):
 POLICY_CHANGE_RESPONSES = {
     200: s.PolicySerializer,
     400: VALIDATION,
-    403: _error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
-    404: _error(ErrorCode.NOT_FOUND),
+    403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+    404: error(ErrorCode.NOT_FOUND),
 }
 
 
@@ -433,7 +465,9 @@ class PolicyView(OrganizationView):
     @extend_schema(
         tags=[ORG_TAG],
         operation_id="organization_policy_retrieve",
-        responses={200: s.PolicySerializer, 404: _error(ErrorCode.NOT_FOUND)},
+        responses=authenticated(
+            {200: s.PolicySerializer, 404: error(ErrorCode.NOT_FOUND)}, setup_allowed=False
+        ),
     )
     def get(self, request, org_id):
         organization = self.get_organization()
@@ -453,7 +487,7 @@ class PolicyView(OrganizationView):
         tags=[ORG_TAG],
         operation_id="organization_policy_update",
         request=s.PolicySerializer,
-        responses=POLICY_CHANGE_RESPONSES,
+        responses=authenticated(POLICY_CHANGE_RESPONSES, setup_allowed=False),
     )
     def put(self, request, org_id):
         return self._change(request, partial=False)
@@ -462,7 +496,7 @@ class PolicyView(OrganizationView):
         tags=[ORG_TAG],
         operation_id="organization_policy_partial_update",
         request=s.PolicySerializer(partial=True),
-        responses=POLICY_CHANGE_RESPONSES,
+        responses=authenticated(POLICY_CHANGE_RESPONSES, setup_allowed=False),
     )
     def patch(self, request, org_id):
         return self._change(request, partial=True)
@@ -496,7 +530,10 @@ class MemberListView(OrganizationView, generics.ListAPIView):
                 "compliant", bool, description="Only members who do (not) meet the policy."
             )
         ],
-        responses={200: s.MemberSerializer(many=True), 404: _error(ErrorCode.NOT_FOUND)},
+        responses=authenticated(
+            {200: s.MemberSerializer(many=True), 404: error(ErrorCode.NOT_FOUND)},
+            setup_allowed=False,
+        ),
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -511,11 +548,14 @@ class MemberResetView(OrganizationView):
         tags=[ORG_TAG],
         operation_id="organization_member_reset_two_step",
         request=None,
-        responses={
-            204: None,
-            403: _error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
-            404: _error(ErrorCode.NOT_FOUND),
-        },
+        responses=authenticated(
+            {
+                204: None,
+                403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+                404: error(ErrorCode.NOT_FOUND),
+            },
+            setup_allowed=False,
+        ),
     )
     def post(self, request, org_id, user_id):
         organization = self.get_organization(change=True)

@@ -6,7 +6,9 @@ endpoint of API.md's sign-in and self-service sections.
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -14,6 +16,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 
 from drf_twostep.constants import ErrorCode
+from drf_twostep.serializers import DRF_ERROR_CODES
 from tests.test_contract import any_api_md, endpoints, section
 
 PREFIX = "/api/auth/"
@@ -113,11 +116,68 @@ def test_schema_gives_each_endpoint_its_contract_success_status(schema, endpoint
 
 def test_schema_error_codes_are_the_packages(schema):
     components = schema["components"]["schemas"]
-    code = components["Error"]["properties"]["code"]
-    if "$ref" in code:
-        code = components[code["$ref"].rsplit("/", 1)[-1]]
-    assert set(code["enum"]) == {c.value for c in ErrorCode}
+    code = resolve(schema, components["Error"]["properties"]["code"])
+    assert set(code["enum"]) == {c.value for c in ErrorCode} | set(DRF_ERROR_CODES)
     assert set(components["Error"]["required"]) == {"detail", "code"}
+
+
+def test_every_error_response_lists_its_codes_with_an_example_of_each(schema):
+    for endpoint, operation in operations(schema).items():
+        for status, response in operation["responses"].items():
+            if not status.startswith(("4", "5")):
+                continue
+            listed = re.findall(r"`([a-z_]+)`", response.get("description", ""))
+            assert listed, (endpoint, status)
+            examples = response["content"]["application/json"].get("examples", {})
+            codes = {example["value"]["code"] for example in examples.values()}
+            assert codes == set(listed), (endpoint, status)
+            for example in examples.values():
+                assert example["value"]["detail"].strip(), (endpoint, status)
+
+
+def test_every_authenticated_endpoint_documents_401_and_the_enforcement_403(schema):
+    for endpoint, operation in operations(schema).items():
+        if operation.get("security") == [{}]:
+            continue
+        responses = operation["responses"]
+        assert "401" in responses, endpoint
+        assert "`two_step_verification_required`" in responses["403"]["description"], endpoint
+    # Setup stays reachable for a user who must set up 2SV; the organization API does not.
+    ops = operations(schema)
+    assert (
+        "two_step_setup_required"
+        not in ops[("post", "two-step/methods/")]["responses"]["403"]["description"]
+    )
+    assert (
+        "two_step_setup_required"
+        in ops[("get", "organizations/{}/members/")]["responses"]["403"]["description"]
+    )
+
+
+def test_login_answers_one_of_two_shapes_told_apart_by_status(schema):
+    response = operations(schema)[("post", "login/")]["responses"]["200"]
+    ref = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    login = schema["components"]["schemas"][ref]
+    assert login["discriminator"]["propertyName"] == "status"
+    assert set(login["discriminator"]["mapping"]) == {
+        "authenticated",
+        "setup_required",
+        "verification_required",
+    }
+
+
+def resolve(schema, prop: dict) -> dict:
+    """A property's schema, following a ``$ref`` (also inside ``allOf``) to its component."""
+    ref = prop.get("$ref") or next((p["$ref"] for p in prop.get("allOf", ()) if "$ref" in p), None)
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else prop
+
+
+def test_method_kind_and_status_are_enums(schema):
+    method = schema["components"]["schemas"]["Method"]["properties"]
+    assert resolve(schema, method["kind"])["enum"] == ["authenticator_app", "sms", "email"]
+    assert resolve(schema, method["status"])["enum"] == ["pending", "active"]
+    setup = schema["components"]["schemas"]["MethodSetup"]["properties"]
+    assert resolve(schema, setup["kind"])["enum"] == ["authenticator_app", "sms", "email"]
 
 
 def test_schema_describes_the_pdf_as_application_pdf(schema):
@@ -135,3 +195,40 @@ def test_schema_marks_sign_in_anonymous_and_self_service_authenticated(schema):
         if endpoint[1].startswith("two-step/") or endpoint[1] == "logout/":
             schemes = {name for requirement in operation["security"] for name in requirement}
             assert "tokenAuth" in schemes, endpoint
+
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "openapi.json"
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("Django", "djangorestframework", "drf-spectacular")}
+
+
+def test_schema_matches_its_snapshot(schema):
+    """The schema is part of the package's interface: a change to it must be deliberate.
+    After a deliberate change: ``DRF_TWOSTEP_UPDATE_SNAPSHOT=1 make test PYTEST_ARGS="-k
+    snapshot"`` and commit tests/snapshots/openapi.json with the change."""
+    if os.environ.get("DRF_TWOSTEP_UPDATE_SNAPSHOT"):
+        SNAPSHOT.write_text(
+            json.dumps({"versions": _versions(), "schema": schema}, indent=1, sort_keys=True) + "\n"
+        )
+    recorded = json.loads(SNAPSHOT.read_text())
+    if recorded["versions"] != _versions():
+        pytest.skip(f"snapshot taken with {recorded['versions']}, running {_versions()}")
+    changed = sorted(
+        path
+        for path in set(recorded["schema"]["paths"]) | set(schema["paths"])
+        if recorded["schema"]["paths"].get(path) != schema["paths"].get(path)
+    )
+    components = recorded["schema"]["components"]["schemas"]
+    changed += sorted(
+        f"component {name}"
+        for name in set(components) | set(schema["components"]["schemas"])
+        if components.get(name) != schema["components"]["schemas"].get(name)
+    )
+    assert recorded["schema"] == schema, (
+        f"the schema changed ({', '.join(changed) or 'elsewhere'}); if deliberate, "
+        "rerun with DRF_TWOSTEP_UPDATE_SNAPSHOT=1 and commit tests/snapshots/openapi.json"
+    )
