@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
-    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -24,7 +23,17 @@ from .adapter import get_adapter
 from .constants import ErrorCode
 from .exceptions import exception_handler
 from .models import SecurityEvent
-from .openapi import THROTTLED, VALIDATION, authenticated, error
+from .openapi import (
+    CONFIRM_EXAMPLES,
+    LOGIN_EXAMPLES,
+    SETUP_EXAMPLES,
+    STATUS_EXAMPLES,
+    THROTTLED,
+    VALIDATION,
+    VERIFY_EXAMPLES,
+    authenticated,
+    error,
+)
 from .throttling import LoginThrottle, SendCodeThrottle, SetupThrottle, VerifyThrottle
 
 TAG = "2-Step Verification"
@@ -79,19 +88,7 @@ class LoginView(AnonymousView):
             400: error(ErrorCode.INVALID_CREDENTIALS),
             429: THROTTLED,
         },
-        examples=[
-            OpenApiExample(
-                "Challenge",
-                response_only=True,
-                value={
-                    "status": "verification_required",
-                    "challenge": "q3J1v...",
-                    "expires_in": 300,
-                    "methods": [],
-                    "default_method": 7,
-                },
-            )
-        ],
+        examples=LOGIN_EXAMPLES,
     )
     def post(self, request):
         data = self.validated()
@@ -110,6 +107,7 @@ class VerifyLoginView(AnonymousView):
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_login_verify",
+        examples=VERIFY_EXAMPLES,
         request=s.VerifyLoginSerializer,
         responses={
             200: s.AuthenticatedSerializer,
@@ -197,6 +195,7 @@ class StatusView(TwoStepView):
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_status",
+        examples=STATUS_EXAMPLES,
         responses=authenticated(
             {
                 200: s.StatusSerializer,
@@ -232,6 +231,7 @@ class MethodListView(TwoStepView):
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_methods_create",
+        examples=SETUP_EXAMPLES,
         request=s.MethodSetupSerializer,
         responses=authenticated(
             {
@@ -318,6 +318,7 @@ class MethodConfirmView(TwoStepView):
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_methods_confirm",
+        examples=CONFIRM_EXAMPLES,
         request=s.ConfirmSerializer,
         responses=authenticated(
             {
