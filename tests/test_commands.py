@@ -31,3 +31,26 @@ def test_reset_command_turns_two_step_off_and_signs_the_user_out(
 def test_reset_command_names_an_unknown_user(db):
     with pytest.raises(CommandError, match="nobody"):
         call_command("twostep_reset", "nobody")
+
+
+def test_cleanup_deletes_only_what_can_never_be_used_again(api, user_with_totp, clock):
+    from drf_twostep import sms
+    from drf_twostep.models import DeliveredCode, LoginChallenge
+    from tests.helpers import start_setup
+
+    client = user_with_totp.client()
+    login(api)  # a challenge that will expire
+    start_setup(client, kind="sms", phone_number="+14155552671")  # a pending method and code
+    clock.shift(301)
+    fresh = login(api).json()["challenge"]  # still valid
+    assert LoginChallenge.objects.count() == 2
+    out = StringIO()
+    call_command("twostep_cleanup", stdout=out)
+    assert "Deleted 1 login challenges, 0 codes and 0 unconfirmed methods." in out.getvalue()
+    assert LoginChallenge.objects.count() == 1
+    clock.shift(600)  # the code (600 s) and the pending method (900 s) have now expired
+    call_command("twostep_cleanup", stdout=out)
+    assert "Deleted 1 login challenges, 1 codes and 1 unconfirmed methods." in out.getvalue()
+    assert not DeliveredCode.objects.exists()
+    assert list(TwoStepMethod.objects.values_list("status", flat=True)) == ["active"]
+    assert sms.outbox and fresh
