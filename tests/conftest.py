@@ -17,6 +17,18 @@ def _database():
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 
 
+def _default_cache():
+    # DRF_TWOSTEP_TEST_REDIS_URL runs the whole suite (throttles, codes, enforcement) on Redis.
+    url = os.environ.get("DRF_TWOSTEP_TEST_REDIS_URL")
+    if url:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": f"drf-twostep-suite-{os.getpid()}",
+        }
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
 def pytest_configure(config):
     settings.configure(
         DEBUG=False,
@@ -56,7 +68,7 @@ def pytest_configure(config):
             }
         ],
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        CACHES={"default": _default_cache()},
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         USE_TZ=True,
         TIME_ZONE="UTC",
