@@ -23,7 +23,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .settings import twostep_settings
 
-__all__ = ["InvalidToken", "encrypt", "decrypt", "rotate", "keyed_digests", "keyed_digest"]
+__all__ = [
+    "InvalidToken",
+    "encrypt",
+    "decrypt",
+    "rotate",
+    "is_current",
+    "keyed_digests",
+    "keyed_digest",
+]
 
 
 def _derive(material: bytes, info: bytes) -> bytes:
@@ -60,6 +68,11 @@ def _cipher(materials: tuple[bytes, ...]) -> MultiFernet:
 
 
 @lru_cache(maxsize=1)
+def _newest(material: bytes) -> Fernet:
+    return Fernet(_fernet_key(material))
+
+
+@lru_cache(maxsize=1)
 def _hash_keys(materials: tuple[bytes, ...]) -> tuple[bytes, ...]:
     return tuple(_derive(material, b"keyed-hash") for material in materials)
 
@@ -67,6 +80,7 @@ def _hash_keys(materials: tuple[bytes, ...]) -> tuple[bytes, ...]:
 def forget_keys():
     """Drop cached keys (called when the settings change)."""
     _cipher.cache_clear()
+    _newest.cache_clear()
     _hash_keys.cache_clear()
 
 
@@ -82,6 +96,15 @@ def decrypt(token: str) -> str:
 def rotate(token: str) -> str:
     """Re-encrypt a stored value under the first (newest) key."""
     return _cipher(tuple(_key_materials())).rotate(token.encode()).decode()
+
+
+def is_current(token: str) -> bool:
+    """Whether ``token`` decrypts under the first (newest) key alone."""
+    try:
+        _newest(_key_materials()[0]).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def keyed_digests(value: str) -> list[str]:
