@@ -4,12 +4,13 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+TOX_ARGS ?=
 
 VENV := .venv
 VPY := $(VENV)/bin/python
 MANAGE := $(VPY) example_project/manage.py
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint docs matrix clean
 
 ## demo: serve the example project on http://$(HOST):$(PORT)/ (SQLite unless DATABASE_URL is set)
 demo: $(VENV)/.installed-example
@@ -28,9 +29,17 @@ lint: $(VENV)/.installed
 	$(VPY) -m ruff check drf_twostep tests example_project
 	$(VPY) -m ruff format --check drf_twostep tests example_project
 
+## docs: the documentation site in docs/_build/html (Sphinx, warnings are errors)
+docs: $(VENV)/.installed-docs
+	$(VPY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+## matrix: every tox env in parallel (the Pythons of pyenv; servers as .ci/run starts them)
+matrix: $(VENV)/.installed-tox
+	.ci/with-pythons $(VENV)/bin/tox p $(TOX_ARGS)
+
 ## clean: remove the virtualenv, the demo database and build output
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache example_project/db.sqlite3
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .tox docs/_build example_project/db.sqlite3
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The virtualenv with a current pip and the package installed in editable mode.
@@ -46,4 +55,12 @@ $(VENV)/.installed-example: $(VENV)/.installed requirements/example.txt
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
 	$(VPY) -m pip install --quiet -r requirements/test.txt
+	touch $@
+
+$(VENV)/.installed-docs: $(VENV)/.installed requirements/docs.txt
+	$(VPY) -m pip install --quiet -r requirements/docs.txt
+	touch $@
+
+$(VENV)/.installed-tox: $(VENV)/.installed requirements/tox.txt
+	$(VPY) -m pip install --quiet -r requirements/tox.txt
 	touch $@
