@@ -31,7 +31,7 @@ from drf_twostep.models import (
     TwoStepProfile,
 )
 from tests.conftest import PASSWORD
-from tests.helpers import enable_totp, login, start_setup, token_client
+from tests.helpers import enable_totp, login, start_setup
 
 VICTIM_PASSWORD = "the victim's own password, not the attackers'"
 PHONE = "+14155552671"
