@@ -31,7 +31,8 @@ def new_code() -> str:
 
 def normalize(code: str) -> str | None:
     """Upper-case, without spaces and dashes; None if it cannot be a recovery code."""
-    if not isinstance(code, str):
+    # ASCII only: str.upper() would turn some other letters into ASCII ones ("ſ" into "S").
+    if not isinstance(code, str) or not code.isascii():
         return None
     cleaned = code.replace("-", "").replace(" ", "").upper()
     if len(cleaned) != RECOVERY_CODE_LENGTH or not _ALPHABET.issuperset(cleaned):
