@@ -2,7 +2,7 @@
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from .settings import DEFAULTS, IMPORT_STRINGS, REMOVED_SETTINGS, SETTINGS_NAME, perform_import
 
@@ -133,4 +133,41 @@ def check_password_only_token_views(app_configs=None, **kwargs):
         )
         for route, view_class in routes
         if issubclass(view_class, ObtainAuthToken)
+    ]
+
+
+# Cache backends that keep their data inside one process.
+_PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(Tags.security, Tags.caches, "drf_twostep", deploy=True)
+def check_throttle_cache(app_configs=None, **kwargs):
+    """
+    drf_twostep.W001 (``check --deploy``, DEBUG off): the throttles count requests in Django's
+    default cache. A per-process cache gives every worker process its own count (LocMemCache),
+    or keeps none (DummyCache), so the rate limits do not hold.
+    """
+    if settings.DEBUG:
+        return []
+    user_settings = getattr(settings, SETTINGS_NAME, None) or {}
+    rates = user_settings.get("THROTTLE_RATES", {}) if isinstance(user_settings, dict) else {}
+    if isinstance(rates, dict) and not any({**DEFAULTS["THROTTLE_RATES"], **rates}.values()):
+        return []  # no throttle is on
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend not in _PER_PROCESS_CACHES:
+        return []
+    return [
+        Warning(
+            f"drf_twostep's throttles count requests in the default cache, {backend}, which "
+            "each process keeps to itself: with several worker processes or servers the "
+            "rate limits do not hold.",
+            hint=(
+                "Make CACHES['default'] a cache that all processes share (Redis, Memcached, "
+                "the database cache)."
+            ),
+            id="drf_twostep.W001",
+        )
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.core.checks import Error, run_checks
+from django.core.checks import Error, Warning, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
@@ -152,3 +152,40 @@ def test_the_http_sms_backend_needs_a_url():
 @pytest.mark.parametrize("digits", [4, 5, 11, "6", None])
 def test_delivered_code_digits_outside_6_to_10_are_an_error(digits):
     assert twostep_errors(DELIVERED_CODE_DIGITS=digits) == ["drf_twostep.E011"]
+
+
+def deploy_ids(**overrides):
+    with override_settings(**overrides):
+        return ids(run_checks(include_deployment_checks=True))
+
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DUMMY = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ""}}
+
+
+@pytest.mark.parametrize("caches", [LOCMEM, DUMMY])
+def test_throttles_on_a_per_process_cache_are_a_deploy_warning(caches):
+    assert deploy_ids(DEBUG=False, CACHES=caches) == ["drf_twostep.W001"]
+    with override_settings(DEBUG=False, CACHES=caches):
+        [message] = [
+            m for m in run_checks(include_deployment_checks=True) if m.id == "drf_twostep.W001"
+        ]
+    assert isinstance(message, Warning)
+    assert caches["default"]["BACKEND"] in message.msg
+    assert "Redis" in message.hint
+    # Not among the everyday checks, and not with DEBUG on.
+    with override_settings(DEBUG=False, CACHES=caches):
+        assert ids(run_checks()) == []
+    assert deploy_ids(DEBUG=True, CACHES=caches) == []
+
+
+def test_throttles_on_a_shared_cache_or_switched_off_pass_the_deploy_checks():
+    assert deploy_ids(DEBUG=False, CACHES=REDIS) == []
+    from drf_twostep.settings import DEFAULTS
+
+    no_throttles = {
+        "ISSUER_NAME": ISSUER,
+        "THROTTLE_RATES": dict.fromkeys(DEFAULTS["THROTTLE_RATES"]),
+    }
+    assert deploy_ids(DEBUG=False, CACHES=LOCMEM, DRF_TWOSTEP=no_throttles) == []
