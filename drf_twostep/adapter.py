@@ -42,6 +42,21 @@ class DefaultTwoStepAdapter:
         name = getattr(user, "email", "") or user.get_username()
         return name.replace(":", " ").strip()
 
+    def build_credential_response(self, request, user, response: dict) -> dict:
+        """
+        The body of a response that hands out a credential: ``login/`` (``authenticated`` or
+        ``setup_required``), ``login/verify/`` and the confirmation that turns 2SV on.
+        ``response`` holds the package's fields (``token`` and the issuer's other fields
+        among them); return it with the fields the project adds, for example the user::
+
+            def build_credential_response(self, request, user, response):
+                return {**response, "user": UserSerializer(user).data}
+
+        Added values must render as JSON. Called inside the flow's transaction for the
+        confirmation, after it commits for the others.
+        """
+        return response
+
     # -- organizations ----------------------------------------------------------------------
     # The defaults work for DRF_TWOSTEP["ORGANIZATION_MODEL"] = "auth.Group". A project with
     # its own organization model overrides the first four.

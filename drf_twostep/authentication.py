@@ -5,6 +5,10 @@ They are DRF's own classes with one step added after the base class authenticate
 with 2SV on must present a credential that passed the second step, and a user who must have
 2SV but has none may reach only the setup endpoints (and views marked with
 ``allow_without_two_step``). The check costs one query, or none with ``ENFORCEMENT_CACHE``.
+
+``TwoStepJWTAuthentication`` (Simple JWT) and ``TwoStepKnoxAuthentication`` (django-rest-knox)
+are imported from ``drf_twostep.contrib`` when first named, so that neither package is needed
+by projects that do not use it.
 """
 
 from __future__ import annotations
@@ -78,3 +82,24 @@ class TwoStepSessionAuthentication(TwoStepEnforcementMixin, SessionAuthenticatio
     def is_verified(self, request, user, auth, state):
         session = getattr(request._request, "session", None)
         return bool(session is not None and session.get(SESSION_VERIFIED_KEY) is True)
+
+
+_OPTIONAL_CLASSES = {
+    "TwoStepJWTAuthentication": ("simplejwt", "djangorestframework-simplejwt", "jwt"),
+    "TwoStepKnoxAuthentication": ("knox", "django-rest-knox", "knox"),
+}
+
+
+def __getattr__(name):
+    if name not in _OPTIONAL_CLASSES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    module, package, extra = _OPTIONAL_CLASSES[name]
+    try:
+        return getattr(import_module(f"drf_twostep.contrib.{module}"), name)
+    except ImportError as exc:
+        raise ImportError(
+            f"drf_twostep.authentication.{name} needs {package}: "
+            f"pip install 'drf-twostep[{extra}]' ({exc})"
+        ) from exc

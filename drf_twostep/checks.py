@@ -45,6 +45,7 @@ def check_settings(app_configs=None, **kwargs):
                 id="drf_twostep.E003",
             )
         )
+    errors += _issuer_errors(issuer)
     digits = user_settings.get("TOTP_DIGITS", DEFAULTS["TOTP_DIGITS"])
     period = user_settings.get("TOTP_PERIOD", DEFAULTS["TOTP_PERIOD"])
     algorithm = str(user_settings.get("TOTP_ALGORITHM", DEFAULTS["TOTP_ALGORITHM"])).upper()
@@ -82,6 +83,25 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+def _issuer_errors(path):
+    """drf_twostep.E012: the configured issuer lacks a package or an app it needs."""
+    try:
+        issuer = perform_import(path, "TOKEN_ISSUER")
+    except ImportError:
+        return []  # drf_twostep.E002
+    check = getattr(issuer, "check", None)
+    problems = check() if callable(check) else []
+    return [
+        Error(
+            f"{SETTINGS_NAME}['TOKEN_ISSUER'] is {getattr(issuer, '__name__', issuer)}, and "
+            f"{problem}.",
+            hint="Install what it needs (docs/issuers.md), or choose another TOKEN_ISSUER.",
+            id="drf_twostep.E012",
+        )
+        for problem in problems
+    ]
 
 
 def _routed_views(patterns, prefix=""):

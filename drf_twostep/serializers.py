@@ -175,9 +175,25 @@ class StatusSerializer(serializers.Serializer):
     server_time = serializers.DateTimeField()
 
 
-class AuthenticatedSerializer(serializers.Serializer):
+# Renders, after the declared fields, the fields the issuer and the adapter's
+# build_credential_response put beside token (refresh, expiry, user...). A comment, not a
+# docstring: drf-spectacular would describe the serializers with it.
+class CredentialFieldsMixin:
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data.update((key, value) for key, value in instance.items() if key not in self.fields)
+        return data
+
+
+TOKEN_HELP = _(
+    "The credential: a DRF or knox token, or a Simple JWT access token (with `refresh` beside "
+    "it); null with the session issuer. See docs/issuers.md."
+)
+
+
+class AuthenticatedSerializer(CredentialFieldsMixin, serializers.Serializer):
     status = serializers.CharField(help_text=_("`authenticated` or `setup_required`."))
-    token = serializers.CharField()
+    token = serializers.CharField(allow_null=True, help_text=TOKEN_HELP)
     two_step = StatusSerializer()
     recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -190,10 +206,16 @@ class ChallengeSerializer(serializers.Serializer):
     default_method = serializers.IntegerField(allow_null=True)
 
 
-class ConfirmResponseSerializer(serializers.Serializer):
+class ConfirmResponseSerializer(CredentialFieldsMixin, serializers.Serializer):
     method = MethodSerializer()
     recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
-    token = serializers.CharField(allow_null=True)
+    token = serializers.CharField(
+        allow_null=True,
+        help_text=_(
+            "A new credential (as in login/verify/) when this confirmation turned 2SV on, "
+            "else null."
+        ),
+    )
 
 
 class RecoveryCodesSerializer(serializers.Serializer):

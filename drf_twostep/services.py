@@ -165,17 +165,18 @@ def login(request, username, password) -> dict:
     profile = TwoStepProfile.objects.filter(user=user).first()
     if profile is not None and profile.enabled:
         return _start_challenge(user, request)
-    token = get_issuer().issue(request, user, verified=False, profile=profile)
+    credential = get_issuer().issue_credential(request, user, verified=False, profile=profile)
     _login_completed(request, user)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
     unmet_from = get_requirement(user).unmet_from
     must_set_up = unmet_from is not None and unmet_from <= timezone.now()
-    return {
+    response = {
         "status": (LoginStatus.SETUP_REQUIRED if must_set_up else LoginStatus.AUTHENTICATED).value,
-        "token": token,
+        **credential,
         "two_step": status(user),
     }
+    return get_adapter().build_credential_response(request, user, response)
 
 
 def _start_challenge(user, request=None) -> dict:
@@ -331,7 +332,10 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
             profile.failed_attempts = 0
             profile.locked_until = None
             profile.last_verified_at = now
-            token = get_issuer().issue(request, user, verified=True, profile=profile)
+            user.backend = login_challenge.backend
+            credential = get_issuer().issue_credential(
+                request, user, verified=True, profile=profile
+            )
             profile.save(
                 update_fields=[
                     "failed_attempts",
@@ -358,12 +362,12 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
         raise failure
     response = {
         "status": LoginStatus.AUTHENTICATED.value,
-        "token": token,
+        **credential,
         "two_step": status(user),
     }
     if replacement is not None:
         response["recovery_codes"] = [replacement]
-    return response
+    return get_adapter().build_credential_response(request, user, response)
 
 
 def _login_method(user, method_id) -> TwoStepMethod:
@@ -486,12 +490,13 @@ def _activate(request, user, method) -> dict:
         profile.locked_until = None
         issuer = get_issuer()
         issuer.revoke_all(user)
-        result["token"] = issuer.issue(request, user, verified=True, profile=profile)
+        result.update(issuer.issue_credential(request, user, verified=True, profile=profile))
         profile.save()
         result["recovery_codes"] = recovery.regenerate(user)
         if _session_authenticated(request):
             mark_session_verified(request)
         record_event(user, EventKind.TWO_STEP_ENABLED, request, method)
+        result = get_adapter().build_credential_response(request, user, result)
     return result
 
 

@@ -29,6 +29,19 @@ def _default_cache():
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
+def _optional_apps():
+    # The apps of the optional issuers, when their packages are installed (tests/test_issuers.py
+    # skips the issuers whose packages are not).
+    from importlib.util import find_spec
+
+    apps = []
+    if find_spec("rest_framework_simplejwt"):
+        apps.append("rest_framework_simplejwt.token_blacklist")
+    if find_spec("knox"):
+        apps.append("knox")
+    return apps
+
+
 def pytest_configure(config):
     settings.configure(
         DEBUG=False,
@@ -45,6 +58,7 @@ def pytest_configure(config):
             "drf_spectacular",
             "drf_twostep",
             "tests.testapp",
+            *_optional_apps(),
         ],
         MIDDLEWARE=[
             "django.contrib.sessions.middleware.SessionMiddleware",
