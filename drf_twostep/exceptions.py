@@ -10,6 +10,7 @@ projects can set it as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` to get codes ever
 from __future__ import annotations
 
 import math
+from typing import cast
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -20,7 +21,7 @@ from .constants import ErrorCode
 class TwoStepError(exceptions.APIException):
     """Base class: an error with a stable ``code`` from ``ErrorCode``."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_detail = _("The request could not be completed.")
     default_code = ErrorCode.INVALID.value
 
@@ -31,7 +32,7 @@ class TwoStepError(exceptions.APIException):
 
     @property
     def code(self) -> str:
-        return str(self.detail["code"])
+        return str(cast(dict, self.detail)["code"])
 
 
 class InvalidCredentials(TwoStepError):
