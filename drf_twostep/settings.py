@@ -53,7 +53,11 @@ DEFAULTS = {
     # an old key can stay at the end of the list after a rotation. None derives one key from
     # SECRET_KEY and one from each of SECRET_KEY_FALLBACKS.
     "ENCRYPTION_KEYS": None,
-    # Import string of the class that hands out credentials after a completed login.
+    # Import string of the class that hands out credentials after a completed login, and
+    # revokes them: drf_twostep.issuers.AuthTokenIssuer (DRF's Token), SimpleJWTIssuer (Simple
+    # JWT, pip install "drf-twostep[jwt]"), KnoxIssuer (django-rest-knox, "drf-twostep[knox]")
+    # or SessionIssuer (Django sessions). Pair it with its authentication class: see
+    # docs/issuers.md.
     "TOKEN_ISSUER": "drf_twostep.issuers.AuthTokenIssuer",
     # Import string of the adapter: the project's hooks (issuer name, notifications, ...).
     "ADAPTER": "drf_twostep.adapter.DefaultTwoStepAdapter",
