@@ -104,6 +104,40 @@ def _issuer_errors(path):
     ]
 
 
+@register(Tags.security, "drf_twostep")
+def check_issuer_is_enforced(app_configs=None, **kwargs):
+    """
+    drf_twostep.W002: no default authentication class accepts the configured issuer's
+    credentials with 2SV enforced. Then they work nowhere, or (with the base class, such as
+    Simple JWT's own JWTAuthentication) without the second step.
+    """
+    from django.utils.module_loading import import_string
+    from rest_framework.settings import api_settings
+
+    user_settings = getattr(settings, SETTINGS_NAME, None) or {}
+    if not isinstance(user_settings, dict):
+        return []
+    try:
+        issuer = perform_import(
+            user_settings.get("TOKEN_ISSUER", DEFAULTS["TOKEN_ISSUER"]), "TOKEN_ISSUER"
+        )
+        required = import_string(issuer.authentication_class)
+        configured = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    except (ImportError, AttributeError, TypeError):
+        return []  # drf_twostep.E002, E012, or an issuer that names no class
+    if any(issubclass(cls, required) for cls in configured):
+        return []
+    return [
+        Warning(
+            f"No class in REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'] enforces 2SV on the "
+            f"credentials of {issuer.__name__}.",
+            hint=f"Add {issuer.authentication_class} (docs/issuers.md), or set it on every "
+            "view that should accept these credentials.",
+            id="drf_twostep.W002",
+        )
+    ]
+
+
 def _routed_views(patterns, prefix=""):
     """``(route, view class)`` for every class-based view the URL patterns reach."""
     from django.urls import URLPattern, URLResolver

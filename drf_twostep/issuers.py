@@ -38,6 +38,10 @@ class BaseIssuer:
     and, for some issuers, more, such as Simple JWT's ``refresh``).
     """
 
+    # Import string of the authentication class that enforces 2SV on this issuer's
+    # credentials (the check drf_twostep.W002 looks for it in DEFAULT_AUTHENTICATION_CLASSES).
+    authentication_class: str | None = None
+
     def issue(self, request, user, *, verified, profile=None):
         raise NotImplementedError
 
@@ -83,6 +87,8 @@ class AuthTokenIssuer(_StoredTokenIssuer):
     matches, so a token minted elsewhere (``obtain_auth_token``, the admin) does not bypass 2SV.
     """
 
+    authentication_class = "drf_twostep.authentication.TwoStepTokenAuthentication"
+
     def get_model(self):
         if not apps.is_installed("rest_framework.authtoken"):
             raise ImproperlyConfigured(
@@ -123,6 +129,8 @@ class SimpleJWTIssuer(BaseIssuer):
     tokens. Access tokens cannot be revoked: they stay valid until they expire
     (``ACCESS_TOKEN_LIFETIME``), so keep them short-lived.
     """
+
+    authentication_class = "drf_twostep.authentication.TwoStepJWTAuthentication"
 
     def issue(self, request, user, *, verified, profile=None):
         return self.issue_credential(request, user, verified=verified, profile=profile)["token"]
@@ -204,6 +212,8 @@ class KnoxIssuer(_StoredTokenIssuer):
     turning 2SV on and a reset delete all the user's tokens.
     """
 
+    authentication_class = "drf_twostep.authentication.TwoStepKnoxAuthentication"
+
     TAG_LENGTH = 16  # hex digits: 64 bits
 
     def get_model(self):
@@ -272,6 +282,8 @@ class SessionIssuer(BaseIssuer):
     user's other sessions when sessions are kept in the database (the ``db`` and
     ``cached_db`` engines); other engines cannot list a user's sessions (docs/issuers.md).
     """
+
+    authentication_class = "drf_twostep.authentication.TwoStepSessionAuthentication"
 
     def issue(self, request, user, *, verified, profile=None):
         from django.contrib.auth import BACKEND_SESSION_KEY

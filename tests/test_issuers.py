@@ -518,19 +518,51 @@ def test_the_adapter_adds_fields_to_every_response_with_a_credential(stack, sett
 # -- checks and optional packages -----------------------------------------------------------
 
 
-def check_ids(**values):
-    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", **values}):
+def check_ids(authentication=None, **values):
+    """The package's check ids with DRF_TWOSTEP = values (and these default authentication
+    classes, if given)."""
+    rest_framework = dict(django_settings.REST_FRAMEWORK)
+    if authentication is not None:
+        rest_framework["DEFAULT_AUTHENTICATION_CLASSES"] = authentication
+    with override_settings(
+        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", **values}, REST_FRAMEWORK=rest_framework
+    ):
         return [m.id for m in run_checks() if m.id and m.id.startswith("drf_twostep.")]
 
 
-@pytest.mark.parametrize(
-    "issuer",
-    [AUTHTOKEN.issuer, SESSION.issuer]
-    + ([JWT.issuer] if HAS_JWT else [])
-    + ([KNOX.issuer] if HAS_KNOX else []),
-)
-def test_every_issuer_passes_the_checks_when_what_it_needs_is_installed(issuer):
-    assert check_ids(TOKEN_ISSUER=issuer) == []
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_issuer_passes_the_checks_beside_its_authentication_class(stack):
+    assert check_ids([stack.authentication], TOKEN_ISSUER=stack.issuer) == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_an_issuer_without_its_authentication_class_is_a_warning(stack):
+    installed = [AUTHTOKEN, SESSION] + [JWT] * HAS_JWT + [KNOX] * HAS_KNOX
+    others = [other.authentication for other in installed if other != stack]
+    others.append("rest_framework.authentication.BasicAuthentication")
+    assert check_ids(others, TOKEN_ISSUER=stack.issuer) == ["drf_twostep.W002"]
+
+
+@needs_jwt
+def test_the_jwt_issuer_beside_simple_jwts_own_class_is_a_warning():
+    # Simple JWT's class accepts the tokens without enforcing 2SV.
+    plain = ["rest_framework_simplejwt.authentication.JWTAuthentication"]
+    assert check_ids(plain, TOKEN_ISSUER=JWT.issuer) == ["drf_twostep.W002"]
+
+
+if HAS_JWT:
+    from drf_twostep.authentication import TwoStepJWTAuthentication
+
+    class ProjectJWTAuthentication(TwoStepJWTAuthentication):
+        """A project's own subclass of the enforcing class."""
+
+        www_authenticate_realm = "project"
+
+
+@needs_jwt
+def test_a_subclass_of_the_enforcing_class_passes_the_check():
+    subclass = ["tests.test_issuers.ProjectJWTAuthentication"]
+    assert check_ids(subclass, TOKEN_ISSUER=JWT.issuer) == []
 
 
 @needs_knox
@@ -594,9 +626,9 @@ def test_without_the_optional_packages_the_package_imports_and_the_check_names_t
     )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    errors = [line for line in lines if line.startswith("drf_twostep.")]
+    errors = [line for line in lines if line.startswith("drf_twostep.E012")]
     assert len(errors) == 1, lines
-    assert errors[0].startswith("drf_twostep.E012") and problem in errors[0]
+    assert problem in errors[0]
     assert any(
         line.startswith("ImportError") and "pip install 'drf-twostep[jwt]'" in line
         for line in lines
