@@ -33,6 +33,9 @@ DB_SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
+# No deadline: a loaded CI machine must not turn a slow example into a failure.
+PURE_SETTINGS = settings(deadline=None)
+
 code_bytes = st.binary(min_size=RECOVERY_CODE_BYTES, max_size=RECOVERY_CODE_BYTES)
 
 
@@ -50,6 +53,7 @@ def respelled(draw, text: str) -> str:
 # -- recovery codes ------------------------------------------------------------------------
 
 
+@PURE_SETTINGS
 @given(code_bytes)
 def test_a_new_code_normalises_and_displays_back_to_itself(raw):
     cleaned = base64.b32encode(raw).decode()
@@ -59,6 +63,7 @@ def test_a_new_code_normalises_and_displays_back_to_itself(raw):
     assert len(cleaned) == RECOVERY_CODE_LENGTH
 
 
+@PURE_SETTINGS
 @given(st.data(), code_bytes)
 def test_case_dashes_and_spaces_do_not_matter(data, raw):
     cleaned = base64.b32encode(raw).decode()
@@ -66,6 +71,7 @@ def test_case_dashes_and_spaces_do_not_matter(data, raw):
     assert recovery.normalize(typed) == cleaned
 
 
+@PURE_SETTINGS
 @given(st.text())
 @example("ABCD-EFGH-IJKL-MNOP-QRST-UVW1")  # 1 is not base32
 @example("ABCD-EFGH-IJKL-MNOP-QRST-UVWXY")  # one too many
@@ -84,6 +90,7 @@ def test_anything_else_is_refused_and_nothing_raises(text):
     assert text.isascii()
 
 
+@PURE_SETTINGS
 @given(st.one_of(st.none(), st.integers(), st.binary(), st.lists(st.text())))
 def test_a_value_that_is_not_text_is_refused(value):
     assert recovery.normalize(value) is None
@@ -92,11 +99,13 @@ def test_a_value_that_is_not_text_is_refused(value):
 # -- one-time codes ------------------------------------------------------------------------
 
 
+@PURE_SETTINGS
 @given(st.data(), st.text(string.digits, min_size=6, max_size=10))
 def test_a_code_with_spaces_and_dashes_is_its_digits(data, digits):
     assert normalize_code(data.draw(respelled(digits))) == digits
 
 
+@PURE_SETTINGS
 @given(st.text())
 @example("１２３４５６")  # full-width digits
 @example("١٢٣٤٥٦")  # Arabic-Indic digits
