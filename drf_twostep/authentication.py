@@ -16,7 +16,7 @@ from __future__ import annotations
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
 from .constants import SESSION_VERIFIED_KEY
-from .enforcement import get_state
+from .enforcement import get_state, must_set_up
 from .exceptions import TwoStepSetupRequired, TwoStepVerificationRequired
 from .issuers import AuthTokenIssuer
 
@@ -54,7 +54,7 @@ class TwoStepEnforcementMixin:
         state = get_state(user)
         if state.enabled and not self.is_verified(request, user, auth, state):
             raise TwoStepVerificationRequired()
-        if state.setup_required() and not setup_allowed(request):
+        if must_set_up(user, state) and not setup_allowed(request):
             raise TwoStepSetupRequired()
 
     def is_verified(self, request, user, auth, state) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
@@ -115,17 +116,37 @@ def invalidate_all() -> None:
     cache.incr(_GENERATION_KEY)
 
 
+# When the staff requirement (REQUIRED_FOR_STAFF) applies from: always.
+ALWAYS = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+
+
+def required_as_staff(user) -> bool:
+    """Whether ``REQUIRED_FOR_STAFF`` asks 2SV of ``user``. Read from the user row that the
+    authentication class loaded, so it costs no query and is never stale."""
+    return bool(
+        twostep_settings.REQUIRED_FOR_STAFF
+        and (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+    )
+
+
+def must_set_up(user, state: EnforcementState, now=None) -> bool:
+    """Whether ``user`` may reach only the setup endpoints now."""
+    return state.setup_required(now) or (not state.enabled and required_as_staff(user))
+
+
 @dataclass(frozen=True)
 class Requirement:
-    """What the organizations of a user ask of them (for status, login and setup)."""
+    """What the organizations of a user (and REQUIRED_FOR_STAFF) ask of them (for status,
+    login and setup)."""
 
     required_by: list  # policies that require 2SV, with their organizations
     unmet_from: datetime | None  # when an unmet requirement applies (None: all met)
     allowed_kinds: frozenset | None  # kinds every policy of the user allows (None: any)
+    as_staff: bool = False  # REQUIRED_FOR_STAFF applies to the user
 
     @property
     def required(self) -> bool:
-        return bool(self.required_by)
+        return bool(self.required_by) or self.as_staff
 
     def grace_period_ends_at(self, now=None):
         if self.unmet_from is not None and self.unmet_from > (now or timezone.now()):
@@ -149,8 +170,18 @@ def get_requirement(user) -> Requirement:
             kinds = frozenset(policy.allowed_methods)
             allowed = kinds if allowed is None else allowed & kinds
     unmet = _unmet_policies(user).order_by("enforced_from").values_list("enforced_from", flat=True)
+    unmet_from = unmet.first() if any(p.required for p in policies) else None
+    as_staff = required_as_staff(user)
+    if (
+        as_staff
+        and not TwoStepMethod.objects.filter(
+            user=user.pk, status=MethodStatus.ACTIVE.value
+        ).exists()
+    ):
+        unmet_from = ALWAYS
     return Requirement(
         required_by=[p for p in policies if p.required],
-        unmet_from=unmet.first() if any(p.required for p in policies) else None,
+        unmet_from=unmet_from,
         allowed_kinds=allowed,
+        as_staff=as_staff,
     )

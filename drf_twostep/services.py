@@ -24,7 +24,14 @@ from . import signals
 from .adapter import get_adapter, parse_pk
 from .constants import CHALLENGE_BYTES, EventKind, LoginStatus, MethodStatus
 from .crypto import digest
-from .enforcement import _unmet_policies, get_requirement, get_state, invalidate, invalidate_all
+from .enforcement import (
+    _unmet_policies,
+    get_requirement,
+    get_state,
+    invalidate,
+    invalidate_all,
+    required_as_staff,
+)
 from .exceptions import (
     ChallengeExpired,
     CodeAlreadyUsed,
@@ -64,6 +71,7 @@ _NOTIFIED = {
     EventKind.RECOVERY_CODES_REGENERATED,
     EventKind.TWO_STEP_DISABLED,
     EventKind.RESET_BY_ADMIN,
+    EventKind.LOCKED_OUT,
 }
 
 
@@ -358,7 +366,7 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
         )
         record_event(user, kind, request, method)
         if locked:
-            record_event(user, EventKind.LOCKED_OUT, request, method)
+            record_event(user, EventKind.LOCKED_OUT, request, method, until=profile.locked_until)
         raise failure
     response = {
         "status": LoginStatus.AUTHENTICATED.value,
@@ -545,7 +553,9 @@ def remove_method(request, user, method_id, password) -> None:
         method_pk = method.pk
         method.delete()
         _state_changed(user)
-        if met_before and _unmet_policies(user).exists():
+        if (met_before and _unmet_policies(user).exists()) or (
+            not remaining and required_as_staff(user)
+        ):
             # Raising rolls the deletion back.
             raise MethodRequiredByOrganization()
         method.pk = method_pk  # for the event record

@@ -104,6 +104,9 @@ DEFAULTS = {
     # at once; membership changes made elsewhere show after this time, or at once when the
     # project calls adapter.invalidate_user(user).
     "ENFORCEMENT_CACHE_TIMEOUT": 300,
+    # Require 2SV of staff users and superusers whatever their organizations say (OWASP: MFA for
+    # privileged users). They are sent to set it up at their next request, with no grace period.
+    "REQUIRED_FOR_STAFF": False,
     # Send notification emails (method added or removed, recovery code used, ...).
     "NOTIFICATIONS_ENABLED": True,
     # Trust the first address in X-Forwarded-For for the IP recorded on security events.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -398,3 +399,45 @@ def test_wrong_code_on_login_verify_costs_nine_queries(
         with django_assert_num_queries(9):
             response = verify(api, challenge, code=wrong)
         assert response.status_code == 400
+
+
+# -- REQUIRED_FOR_STAFF --------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_required(settings):
+    settings.DRF_TWOSTEP = {**settings.DRF_TWOSTEP, "REQUIRED_FOR_STAFF": True}
+
+
+def test_staff_need_two_step_only_when_the_setting_says_so(api, user, settings):
+    user.is_staff = True
+    user.save()
+    assert login(api).json()["status"] == "authenticated"
+    settings.DRF_TWOSTEP = {**settings.DRF_TWOSTEP, "REQUIRED_FOR_STAFF": True}
+    body = login(api).json()
+    assert body["status"] == "setup_required"
+    assert_error(token_client(body["token"]).get(ME), 403, "two_step_setup_required")
+
+
+def test_staff_requirement_applies_to_a_credential_issued_before_promotion(
+    api, user, staff_required, django_assert_num_queries
+):
+    client = token_client(login(api).json()["token"])
+    assert client.get(ME).status_code == 200
+    user.is_staff = True
+    user.save()
+    with django_assert_num_queries(2):  # no query more than any enforced request
+        assert_error(client.get(ME), 403, "two_step_setup_required")
+
+
+def test_staff_with_two_step_on_pass_and_cannot_remove_their_last_method(
+    api, user, clock, staff_required
+):
+    user.is_superuser = True
+    user.save()
+    alice = enable_totp(api, user, clock)
+    assert alice.client().get(ME).status_code == 200
+    response = alice.client().delete(
+        f"{AUTH}two-step/methods/{alice.method_id}/", {"password": PASSWORD}, format="json"
+    )
+    assert_error(response, 409, "method_required_by_organization")

@@ -170,11 +170,6 @@ def test_confirming_in_a_session_rotates_its_id(user, clock):
 # -- known gaps (docs/security.md, "Gaps") ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="STANDARDS #25: a lockout is recorded (locked_out) but the user is not told; "
-    "services.record_event does not notify locked_out",
-)
 def test_a_lockout_is_emailed_to_the_user(api, user_with_totp, django_capture_on_commit_callbacks):
     mail.outbox.clear()
     challenge = login(api).json()["challenge"]
@@ -183,6 +178,8 @@ def test_a_lockout_is_emailed_to_the_user(api, user_with_totp, django_capture_on
             verify(api, challenge, code=wrong_code(user_with_totp.totp, 1_800_000_045))
     assert SecurityEvent.objects.filter(user=user_with_totp.user, kind="locked_out").exists()
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert "locked" in mail.outbox[0].subject
+    assert "change it" in mail.outbox[0].body
 
 
 @pytest.mark.xfail(
@@ -198,15 +195,15 @@ def test_removing_a_method_needs_a_second_factor_too(user_with_totp):
     assert TwoStepMethod.objects.filter(pk=user_with_totp.method_id).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="STANDARDS #55: staff and superusers need 2SV only when an organization requires it; "
-    "there is no setting that requires it of privileged users",
-)
-def test_a_superuser_without_two_step_must_set_it_up(api, django_user_model):
+def test_a_superuser_without_two_step_must_set_it_up(api, django_user_model, settings):
+    settings.DRF_TWOSTEP = {**settings.DRF_TWOSTEP, "REQUIRED_FOR_STAFF": True}
     django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
-    token = login(api, "root").json()["token"]
-    assert_error(token_client(token).get(ME), 403, "two_step_setup_required")
+    body = login(api, "root").json()
+    assert body["status"] == "setup_required"
+    assert body["two_step"]["required"] is True and body["two_step"]["required_by"] == []
+    client = token_client(body["token"])
+    assert_error(client.get(ME), 403, "two_step_setup_required")
+    assert client.get(AUTH + "two-step/").status_code == 200  # setup stays reachable
 
 
 def test_an_admin_without_two_step_in_a_requiring_organization_must_set_it_up(
