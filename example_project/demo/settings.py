@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_twostep",
     "clinics",
+    "webapp",
 ]
 
 MIDDLEWARE = [
