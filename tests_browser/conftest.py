@@ -1,0 +1,118 @@
+"""
+The browser suite: the example project served by ``manage.py runserver`` on a free port, with
+its own SQLite database (migrated and seeded with ``seed_demo``), driven by Debian's Chromium
+through Playwright. Screenshots of each step go to ``artifacts/screenshots/``, the server's
+log to ``artifacts/browser-server.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "example_project"
+ARTIFACTS = ROOT / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+# Playwright's own browser download is not used: the system's Chromium is.
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_configure(config):
+    if not Path(CHROMIUM).exists():
+        raise pytest.UsageError(
+            f"browser tests: no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"
+        )
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {seconds} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The example project's URL, served from a fresh database seeded by ``seed_demo``."""
+    database = tmp_path_factory.mktemp("browser") / "example.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_DEBUG": "1",  # runserver serves the app's static files
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        subprocess.run(manage + command, cwd=EXAMPLE, env=env, check=True, capture_output=True)
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / "browser-server.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            manage + ["runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=EXAMPLE,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url + "/", process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    """``page.goto("/")`` opens the live server (pytest-playwright reads ``base_url``)."""
+    return live_server
+
+
+@pytest.fixture
+def shot(request):
+    """``shot(page, "name")`` saves a full-page screenshot, numbered in the test's order."""
+    counter = iter(range(1, 100))
+    test = request.node.originalname.removeprefix("test_")
+
+    def take(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{test}-{next(counter):02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
