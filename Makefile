@@ -10,13 +10,13 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MANAGE := $(VPY) example_project/manage.py
 
-.PHONY: demo test lint docs matrix clean
+.PHONY: demo test test-browser lint docs matrix clean
 
 ## demo: serve the example project on http://$(HOST):$(PORT)/ (SQLite unless DATABASE_URL is set)
 demo: $(VENV)/.installed-example
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
-	@echo "Swagger UI: http://$(HOST):$(PORT)/api/docs/"
+	@echo "The web app: http://$(HOST):$(PORT)/  Swagger UI: http://$(HOST):$(PORT)/api/docs/"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: the test suite (SQLite in memory unless DATABASE_URL is set)
@@ -32,6 +32,10 @@ lint: $(VENV)/.installed
 ## docs: the documentation site in docs/_build/html (Sphinx, warnings are errors)
 docs: $(VENV)/.installed-docs
 	$(VPY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+## test-browser: the demo web app in headless Chromium (tests_browser/; Debian's chromium package)
+test-browser: $(VENV)/.installed-browser
+	$(VPY) -m pytest tests_browser $(PYTEST_ARGS)
 
 ## matrix: every tox env in parallel (the Pythons of pyenv; servers as .ci/run starts them)
 matrix: $(VENV)/.installed-tox
@@ -51,6 +55,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-example: $(VENV)/.installed requirements/example.txt
 	$(VPY) -m pip install --quiet -r requirements/example.txt
+	touch $@
+
+$(VENV)/.installed-browser: $(VENV)/.installed requirements/example.txt requirements/browser.txt
+	$(VPY) -m pip install --quiet -r requirements/example.txt -r requirements/browser.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
