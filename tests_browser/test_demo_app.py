@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 # seed_demo's users and alice's authenticator key (example_project/clinics/management/commands).
-PASSWORDS = {"alice": "demo-alice-2sv", "bob": "demo-bob-2sv"}
+PASSWORDS = {"alice": "demo-alice-2sv", "bob": "demo-bob-2sv", "carol": "demo-carol-2sv"}
 ALICE_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PERIOD = 30
 PHONE_WIDTH = 375
@@ -245,6 +245,36 @@ def test_sign_in_form_works_by_keyboard_and_explains_a_wrong_code(page: Page, sh
     page.get_by_role("button", name="Use a recovery code").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_label("Recovery code")).to_be_focused()
+
+
+def test_without_a_clinic_two_step_verification_is_optional_and_can_be_removed(page: Page, shot):
+    sign_in(page, "carol")
+    heading(page, "My Account: carol")
+    expect(page.get_by_text("Status: Off")).to_be_visible()
+    page.get_by_role("link", name="Set Up 2-Step Verification").click()
+    page.get_by_role("link", name="Set Up an authenticator app").click()
+    page.get_by_label("Your password").fill(PASSWORDS["carol"])
+    page.get_by_role("button", name="Continue").click()
+    key = page.locator("#setup-key").inner_text().replace(" ", "")
+    page.get_by_label("Code", exact=True).fill(code_at(key, current_step()))
+    page.get_by_role("button", name="Verify and turn on").click()
+    heading(page, "2-Step Verification is on")
+    page.get_by_role("button", name="I've saved it, continue").click()
+    expect(page.get_by_text("Status: On")).to_be_visible()
+
+    page.get_by_role("button", name="Remove Authenticator app").click()
+    password = page.get_by_label("Your password, to remove Authenticator app")
+    expect(password).to_be_focused()
+    password.fill("not-her-password")
+    page.get_by_role("button", name="Remove method").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "That password isn't right. Enter the password you sign in with."
+    )
+    password.fill(PASSWORDS["carol"])
+    page.get_by_role("button", name="Remove method").click()
+    expect(page.get_by_role("status").first).to_have_text("Authenticator app was removed.")
+    expect(page.get_by_text("Status: Off")).to_be_visible()
+    shot(page, "removed")
 
 
 def test_a_rate_limited_sign_in_counts_down_retry_after(page: Page):

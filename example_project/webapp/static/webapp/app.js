@@ -709,7 +709,7 @@ function methodItem(m, box, done) {
   const actions = h("div", { class: "actions" });
   const item = h("li", { class: "method" }, h("p", {}, label), details, actions);
   if (m.status === "active" && !m.is_default) {
-    const make = h("button", { type: "button", class: "secondary", "aria-label": `Make ${m.name} the default` }, "Make default");
+    const make = h("button", { type: "button", class: "secondary", "aria-label": `Make default: ${m.name}` }, "Make default");
     make.addEventListener("click", () => submitting(make, box, async () => {
       await api("PATCH", `${AUTH}two-step/methods/${m.id}/`, { is_default: true });
       await loadAccount();
