@@ -41,6 +41,9 @@ class BaseIssuer:
     # Import string of the authentication class that enforces 2SV on this issuer's
     # credentials (the check drf_twostep.W002 looks for it in DEFAULT_AUTHENTICATION_CLASSES).
     authentication_class: str | None = None
+    # Whether issuing at login/ and login/verify/ sends Django's user_logged_in itself (as
+    # django.contrib.auth.login() does); else the flows send it.
+    sends_user_logged_in = False
 
     def issue(self, request, user, *, verified, profile=None):
         raise NotImplementedError
@@ -284,9 +287,10 @@ class SessionIssuer(BaseIssuer):
     """
 
     authentication_class = "drf_twostep.authentication.TwoStepSessionAuthentication"
+    sends_user_logged_in = True
 
     def issue(self, request, user, *, verified, profile=None):
-        from django.contrib.auth import BACKEND_SESSION_KEY
+        from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
         from django.contrib.auth import login as django_login
         from rest_framework.authentication import SessionAuthentication
 
@@ -294,8 +298,15 @@ class SessionIssuer(BaseIssuer):
         # parsed data (the body stream has been read).
         SessionAuthentication().enforce_csrf(request)
         django_request = getattr(request, "_request", request)
-        backend = getattr(user, "backend", None) or django_request.session.get(BACKEND_SESSION_KEY)
-        django_login(django_request, user, backend=backend)
+        session = django_request.session
+        signed_in = getattr(request, "user", None) == user and session.get(
+            SESSION_KEY
+        ) == user._meta.pk.value_to_string(user)
+        if not signed_in:
+            # A sign-in (login/, login/verify/): Django's login(), which sends user_logged_in.
+            # A session that turns 2SV on is already signed in: it only gets a new key below.
+            backend = getattr(user, "backend", None) or session.get(BACKEND_SESSION_KEY)
+            django_login(django_request, user, backend=backend)
         if verified:
             mark_session_verified(request)
         return None

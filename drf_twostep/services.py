@@ -153,6 +153,8 @@ def active_methods(user):
 def _login_completed(request, user, challenge=None):
     if challenge is not None:
         user.backend = challenge.backend
+    if get_issuer().sends_user_logged_in:
+        return
     user_logged_in.send(
         sender=user.__class__, request=getattr(request, "_request", request), user=user
     )

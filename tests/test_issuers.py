@@ -684,3 +684,21 @@ def test_grace_period_ending_applies_to_a_credential_of_every_issuer(stack, user
     assert client.get(ME).status_code == 200
     clock.shift(60)
     assert_error(client.get(ME), 403, "two_step_setup_required")
+
+
+def test_each_sign_in_sends_user_logged_in_once(stack, user, clock):
+    from django.contrib.auth.signals import user_logged_in
+
+    received = []
+
+    def receiver(sender, user, **kwargs):
+        received.append(user.get_username())
+
+    user_logged_in.connect(receiver)
+    try:
+        _, totp = turn_two_step_on(stack, clock)  # a sign-in with the password alone
+        assert received == ["alice"]
+        sign_in_with_code(stack, totp)
+        assert received == ["alice", "alice"]
+    finally:
+        user_logged_in.disconnect(receiver)
