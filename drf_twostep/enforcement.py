@@ -9,17 +9,24 @@ applies. Services call ``invalidate(user)`` after changing methods or the profil
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import connections, router
 from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
+from django.db.models.query import QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from .adapter import get_adapter
+from .adapter import DefaultTwoStepAdapter, get_adapter
 from .constants import MethodStatus
 from .models import OrganizationPolicy, TwoStepMethod
 from .settings import twostep_settings
@@ -39,33 +46,169 @@ class EnforcementState:
         return self.unmet_from is not None and self.unmet_from <= (now or timezone.now())
 
 
-def _unmet_policies(user):
-    """Required policies of the user's organizations that no active method of theirs satisfies."""
+def _unmet_policies(user, *, organizations=None, method_user=None):
+    """Required policies of the user's organizations that no active method of theirs satisfies.
+    ``organizations`` and ``method_user`` stand in for the adapter's queryset and the user's
+    pk (the compiled state query passes placeholders)."""
     allowed_here = ExpressionWrapper(OuterRef("allowed_kinds"), output_field=CharField())
     satisfying = (
-        TwoStepMethod.objects.filter(user=user.pk, status=MethodStatus.ACTIVE.value)
+        TwoStepMethod.objects.filter(
+            user=user.pk if method_user is None else method_user,
+            status=MethodStatus.ACTIVE.value,
+        )
         .annotate(allowed=allowed_here)
         .filter(Q(allowed="") | Q(allowed__contains=Concat(Value(","), F("kind"), Value(","))))
     )
+    if organizations is None:
+        organizations = get_adapter().get_user_organizations(user)
     return (
-        OrganizationPolicy.objects.filter(
-            required=True, organization__in=get_adapter().get_user_organizations(user)
-        )
+        OrganizationPolicy.objects.filter(required=True, organization__in=organizations)
         .annotate(met=Exists(satisfying))
         .filter(met=False)
     )
 
 
-def compute_state(user) -> EnforcementState:
-    """The state from the database: one query."""
-    unmet_from = _unmet_policies(user).order_by("enforced_from").values("enforced_from")[:1]
-    row = (
+def _state_queryset(user, **placeholders):
+    unmet_from = (
+        _unmet_policies(user, **placeholders).order_by("enforced_from").values("enforced_from")
+    )
+    return (
         get_user_model()
         .objects.filter(pk=user.pk)
-        .annotate(unmet_from=Subquery(unmet_from))
+        .annotate(unmet_from=Subquery(unmet_from[:1]))
         .values_list("two_step__enabled", "two_step__verified_credential", "unmet_from")
-        .first()
     )
+
+
+# Compiling the state query through the ORM costs many times what running it does (its
+# nested subqueries are resolved and compiled anew each time), on every request. So its SQL
+# is compiled once per database alias, with a placeholder where the user's organizations go;
+# per request only the adapter's queryset of organizations is compiled (it may depend on
+# anything about the user) and put in its place.
+_ORGANIZATIONS = "drf_twostep_organizations_placeholder"
+_PLACEHOLDER = re.compile(r"%%|%s")
+# alias -> (SQL before the organizations, SQL after them, the parameters before them, those
+# after them but the user's pk), or None when the compiled SQL is not of that shape (then the
+# ORM builds the query each time).
+_compiled: dict[str, tuple[str, str, tuple, tuple] | None] = {}
+
+
+def _count_placeholders(sql) -> int:
+    return sum(1 for token in _PLACEHOLDER.findall(sql) if token == "%s")
+
+
+def _prepared_pk(pk, connection):
+    field = get_user_model()._meta.pk
+    return field.get_db_prep_value(field.get_prep_value(pk), connection, prepared=True)
+
+
+def _compile(user, alias):
+    query = _state_queryset(
+        user,
+        organizations=RawSQL(_ORGANIZATIONS, ()),
+        method_user=OuterRef(OuterRef("pk")),
+    ).query
+    sql, params = query.get_compiler(using=alias).as_sql()
+    before, found, after = sql.partition(_ORGANIZATIONS)
+    count = _count_placeholders(before)
+    # The user's pk must be the last parameter (the outer WHERE), after the organizations.
+    if (
+        not found
+        or _ORGANIZATIONS in after
+        or count + _count_placeholders(after) != len(params)
+        or count == len(params)
+        or params[-1] != _prepared_pk(user.pk, connections[alias])
+    ):
+        return None
+    return before, after, tuple(params[:count]), tuple(params[count:-1])
+
+
+def _organizations_sql(adapter, user, alias):
+    """The SQL and parameters of the user's organizations (what ``organization__in`` selects),
+    or None when the adapter's queryset cannot be compiled on its own."""
+    organizations = adapter.get_user_organizations(user)
+    if (
+        not isinstance(organizations, QuerySet)
+        or organizations.db != alias
+        or organizations.query.is_sliced
+        or organizations.query.has_select_fields
+    ):
+        return None
+    # What organization__in=<queryset> selects: the column the policy's foreign key targets.
+    target = OrganizationPolicy._meta.get_field("organization").target_field.name
+    try:
+        return organizations.order_by().values(target).query.get_compiler(using=alias).as_sql()
+    except (EmptyResultSet, FullResultSet):
+        return None
+
+
+# (alias, organization model) -> SQL of the default adapter's organizations of a user, whose
+# one parameter is the user's pk; None when it is not of that shape.
+_default_organizations: dict[tuple[str, str], str | None] = {}
+
+
+def _default_organizations_sql(adapter, user, alias, pk):
+    """Like ``_organizations_sql`` for the default ``get_user_organizations`` (auth.Group),
+    which depends on the user's pk alone: compiled once per alias and model."""
+    key = (alias, twostep_settings.ORGANIZATION_MODEL)
+    if key not in _default_organizations:
+        compiled = _organizations_sql(adapter, user, alias)
+        _default_organizations[key] = (
+            compiled[0] if compiled is not None and tuple(compiled[1]) == (pk,) else None
+        )
+    sql = _default_organizations[key]
+    return None if sql is None else (sql, (pk,))
+
+
+def _compiled_state_row(user):
+    """The state row through the compiled SQL; ``False`` when it cannot be used."""
+    alias = router.db_for_read(get_user_model())
+    if alias not in _compiled:
+        _compiled[alias] = _compile(user, alias)
+    if _compiled[alias] is None:
+        return False
+    before, after, params_before, params_after = _compiled[alias]
+    connection = connections[alias]
+    pk = _prepared_pk(user.pk, connection)
+    adapter = get_adapter()
+    if type(adapter).get_user_organizations is DefaultTwoStepAdapter.get_user_organizations:
+        organizations = _default_organizations_sql(adapter, user, alias, pk)
+    else:
+        organizations = _organizations_sql(adapter, user, alias)
+    if organizations is None:
+        return False
+    organizations_sql, organizations_params = organizations
+    with connection.cursor() as cursor:
+        cursor.execute(
+            before + organizations_sql + after,
+            (
+                *params_before,
+                *organizations_params,
+                *params_after,
+                pk,
+            ),
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    enabled, marker, unmet = row
+    return enabled, marker, _aware(unmet, connection)
+
+
+def _aware(value, connection):
+    """A datetime from a raw row as the ORM returns it (aware when USE_TZ)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and settings.USE_TZ and timezone.is_naive(value):
+        value = timezone.make_aware(value, connection.timezone)
+    return value
+
+
+def compute_state(user) -> EnforcementState:
+    """The state from the database: one query."""
+    row = _compiled_state_row(user)
+    if row is False:
+        row = _state_queryset(user).first()
     if row is None:
         return EnforcementState(False, "", None)
     enabled, marker, unmet = row
