@@ -186,6 +186,17 @@ def test_staff_member_sets_up_signs_in_and_is_reset_by_the_admin(
     shot(page, "setup-required-again")
     sign_out(page)
 
+    # A policy that allows no method is refused, with the reason beside the field.
+    allowed = admin.get_by_role("group", name="Allowed methods")
+    for checkbox in allowed.get_by_role("checkbox").all():
+        checkbox.uncheck()
+    admin.get_by_role("button", name="Save policy").click()
+    expect(admin.get_by_role("alert").first).to_have_text("Please correct the fields marked below.")
+    expect(allowed.locator(".field-error")).not_to_be_empty()
+    shot(admin, "policy-invalid")
+    for checkbox in allowed.get_by_role("checkbox").all():
+        checkbox.check()
+
     # With a grace period, he may go on without 2SV for a while, and a banner says until when.
     admin.get_by_label("Grace period (days)").fill("7")
     admin.get_by_role("button", name="Save policy").click()

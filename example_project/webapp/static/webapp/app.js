@@ -851,7 +851,8 @@ async function clinicScreen(orgId) {
       actions.append(confirm);
       yes.focus();
     });
-    actions.prepend(reset);
+    // Your own 2SV is managed on My Account, not reset from here.
+    if (!state.me || user.username !== state.me.username) actions.prepend(reset);
     return h("tr", { "data-username": user.username },
       h("th", { scope: "row" }, user.username),
       h("td", { "data-label": "2SV" }, member.enabled ? "On" : "Off"),
