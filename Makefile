@@ -26,8 +26,8 @@ test: $(VENV)/.installed-test
 ## lint: ruff's checks and formatting
 lint: $(VENV)/.installed
 	$(VPY) -m pip install --quiet "ruff>=0.8"
-	$(VPY) -m ruff check drf_twostep tests example_project
-	$(VPY) -m ruff format --check drf_twostep tests example_project
+	$(VPY) -m ruff check drf_twostep tests tests_browser example_project
+	$(VPY) -m ruff format --check drf_twostep tests tests_browser example_project
 
 ## docs: the documentation site in docs/_build/html (Sphinx, warnings are errors)
 docs: $(VENV)/.installed-docs
