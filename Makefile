@@ -28,6 +28,8 @@ lint: $(VENV)/.installed
 	$(VPY) -m pip install --quiet "ruff>=0.8"
 	$(VPY) -m ruff check drf_twostep tests tests_browser example_project
 	$(VPY) -m ruff format --check drf_twostep tests tests_browser example_project
+	$(VPY) -m ruff check benchmarks
+	$(VPY) -m ruff format --check benchmarks
 
 ## docs: the documentation site in docs/_build/html (Sphinx, warnings are errors)
 docs: $(VENV)/.installed-docs
@@ -40,6 +42,20 @@ test-browser: $(VENV)/.installed-browser
 ## matrix: every tox env in parallel (the Pythons of pyenv; servers as .ci/run starts them)
 matrix: $(VENV)/.installed-tox
 	.ci/with-pythons $(VENV)/bin/tox p $(TOX_ARGS)
+
+## bench: benchmarks against plain DRF on SQLite and PostgreSQL, and the load test (gunicorn,
+## wrk); results in benchmarks/results/ (docs/performance.md)
+BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_bench
+BENCH_LOAD_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_load
+.PHONY: bench bench-guard
+bench: $(VENV)/.installed-bench
+	$(VPY) -m benchmarks.bench --output benchmarks/results
+	$(VPY) -m benchmarks.bench --output benchmarks/results --database $(BENCH_POSTGRES)
+	$(VPY) -m benchmarks.load --output benchmarks/results --database $(BENCH_LOAD_POSTGRES)
+
+## bench-guard: query counts and same-run ratios of the hot paths (CI; SQLite, under a minute)
+bench-guard: $(VENV)/.installed-bench
+	$(VPY) -m benchmarks.guard
 
 ## clean: remove the virtualenv, the demo database and build output
 clean:
@@ -59,6 +75,10 @@ $(VENV)/.installed-example: $(VENV)/.installed requirements/example.txt
 
 $(VENV)/.installed-browser: $(VENV)/.installed requirements/example.txt requirements/browser.txt
 	$(VPY) -m pip install --quiet -r requirements/example.txt -r requirements/browser.txt
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed requirements/example.txt requirements/bench.txt
+	$(VPY) -m pip install --quiet -r requirements/example.txt -r requirements/bench.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
