@@ -23,11 +23,19 @@ demo: $(VENV)/.installed-example
 test: $(VENV)/.installed-test
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+## test-live: races, shared caches and fuzzing against the example project under gunicorn, on
+## PostgreSQL and MariaDB, with Redis (tests_live/; servers on 127.0.0.1, scratch databases)
+LIVE_DATABASES ?= postgres://postgres@127.0.0.1:5432/twostep_live mysql://root@127.0.0.1:3306/twostep_live
+test-live: $(VENV)/.installed-live
+	for url in $(LIVE_DATABASES); do \
+		LIVE_DATABASE_URL=$$url $(VPY) -m pytest tests_live $(PYTEST_ARGS) || exit $$?; \
+	done
+
 ## lint: ruff's checks and formatting
 lint: $(VENV)/.installed
 	$(VPY) -m pip install --quiet "ruff>=0.8"
-	$(VPY) -m ruff check drf_twostep tests tests_browser example_project
-	$(VPY) -m ruff format --check drf_twostep tests tests_browser example_project
+	$(VPY) -m ruff check drf_twostep tests tests_live tests_browser example_project
+	$(VPY) -m ruff format --check drf_twostep tests tests_live tests_browser example_project
 	$(VPY) -m ruff check benchmarks
 	$(VPY) -m ruff format --check benchmarks
 
@@ -91,4 +99,8 @@ $(VENV)/.installed-docs: $(VENV)/.installed requirements/docs.txt
 
 $(VENV)/.installed-tox: $(VENV)/.installed requirements/tox.txt
 	$(VPY) -m pip install --quiet -r requirements/tox.txt
+	touch $@
+
+$(VENV)/.installed-live: $(VENV)/.installed requirements/example.txt requirements/live.txt
+	$(VPY) -m pip install --quiet -r requirements/example.txt -r requirements/live.txt
 	touch $@
