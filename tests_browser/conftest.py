@@ -40,6 +40,12 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM}
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Dates on screen in one known format, whatever the machine's locale and zone.
+    return {**browser_context_args, "locale": "en-US", "timezone_id": "UTC"}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
