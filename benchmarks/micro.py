@@ -132,9 +132,15 @@ def configure(database_url=None, *, enforcement_cache="redis"):
 
 
 def teardown():
+    import shutil
+
     from django.db import connection
 
-    connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0, keepdb=False)
+    name = connection.settings_dict["NAME"]
+    connection.creation.destroy_test_db(name, verbosity=0, keepdb=False)
+    if connection.vendor == "sqlite":
+        # The temporary directory configure() made for the database file.
+        shutil.rmtree(os.path.dirname(name), ignore_errors=True)
 
 
 def twostep_settings(**extra) -> dict:
