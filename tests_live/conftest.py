@@ -69,14 +69,14 @@ def pytest_configure(config):
     os.environ["LIVE_EMAIL_DIR"] = str(MAIL_DIR)
     os.environ["LIVE_CACHE_PREFIX"] = f"live-{RUN_ID}"
     sys.path.insert(0, str(EXAMPLE))
+    import django
+    from django.core.management import call_command
+
+    django.setup()  # no connection yet: the test modules import models either way
     _problem = _services_problem()
     if _problem:
         return
     _recreate_database()
-    import django
-    from django.core.management import call_command
-
-    django.setup()
     call_command("migrate", verbosity=0, interactive=False)
 
 
