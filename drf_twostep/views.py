@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import generics, permissions, status
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -39,11 +40,20 @@ from .throttling import LoginThrottle, SendCodeThrottle, SetupThrottle, VerifyTh
 TAG = "2-Step Verification"
 
 
+class ActionlessMetadata(SimpleMetadata):
+    """OPTIONS: the view's name, description and formats, without DRF's form of its fields
+    (the package's views build no model serializer for that; the schema describes them)."""
+
+    def determine_actions(self, request, view):
+        return {}
+
+
 class TwoStepView(generics.GenericAPIView):
     """Base view: the package's error bodies (``detail`` and ``code``) on every error."""
 
     # Views that a user who must set up 2SV may still reach (see authentication.py).
     twostep_setup_allowed = True
+    metadata_class = ActionlessMetadata
 
     def get_exception_handler(self):
         return exception_handler
@@ -413,7 +423,10 @@ class EventListView(TwoStepView, generics.ListAPIView):
     @extend_schema(
         tags=[TAG],
         operation_id="two_step_events_list",
-        responses=authenticated({200: s.SecurityEventSerializer(many=True)}, setup_allowed=False),
+        responses=authenticated(
+            {200: s.SecurityEventSerializer(many=True), 404: error(ErrorCode.NOT_FOUND)},
+            setup_allowed=False,
+        ),
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -655,3 +655,10 @@ def test_cached_state_expires_after_the_documented_timeout(
 
     time.sleep(1.2)  # Redis expires the entry on its own clock
     assert_error(client.get(ME), 403, "two_step_setup_required")
+
+
+@pytest.mark.parametrize("path", ["two-step-policy/", "members/", "members/1/reset-two-step/"])
+def test_options_answers_without_an_error(admin, clinic, path):
+    response = admin.client().options(f"{AUTH}organizations/{clinic.pk}/{path}")
+    assert response.status_code == 200
+    assert response.json()["name"]

@@ -89,15 +89,9 @@ def test_fuzz_signed_in(server, clinic_admin):
     )
 
 
-# -- the known defects that schemathesis.toml steps around -------------------------------
+# -- defects once found here, kept fixed -------------------------------------------------
 
 
-@pytest.mark.server_errors_expected
-@pytest.mark.xfail(
-    strict=True,
-    reason="OPTIONS answers 500: DRF's metadata asks the view for "
-    "a queryset (PolicyView) or a serializer (MemberResetView) it does not have",
-)
 @pytest.mark.parametrize("endpoint", ["two-step-policy/", "members/1/reset-two-step/"])
 def test_options_on_the_organization_endpoints(server, clinic_admin, endpoint):
     clinic, token = clinic_admin
@@ -105,7 +99,6 @@ def test_options_on_the_organization_endpoints(server, clinic_admin, endpoint):
     assert call(server.url, "OPTIONS", path, token=token).status == 200
 
 
-@pytest.mark.xfail(strict=True, reason="the events list's 404 for an invalid page is undocumented")
 def test_the_events_list_documents_its_404_for_an_invalid_page(server, clinic_admin):
     _clinic, token = clinic_admin
     assert call(server.url, "GET", "/api/auth/two-step/events/?page=0", token=token).status == 404
