@@ -22,7 +22,58 @@ from ..models import TwoStepMethod
 from ..settings import twostep_settings
 from .base import BaseMethod
 
-_DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
+_HASH_FUNCTIONS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
+
+
+class _TOTP(pyotp.TOTP):
+    """pyotp's TOTP, with the base32 secret decoded once: pyotp decodes it again for every
+    code, and a check asks for a code at every step of the window."""
+
+    def byte_secret(self) -> bytes:
+        key = self.__dict__.get("_byte_secret")
+        if key is None:
+            key = self._byte_secret = super().byte_secret()
+        return key
+
+
+# The parameters of a stored URI that verification needs. build_otpauth_uri writes them
+# unescaped (base32, digits and a hash name), so they are read without unquoting.
+_PARAMETERS = frozenset({"secret", "algorithm", "digits", "period"})
+
+
+def parse_otpauth_uri(uri: str) -> pyotp.TOTP:
+    """
+    The TOTP generator of a stored URI. URIs as ``build_otpauth_uri`` writes them are read
+    directly (``pyotp.parse_uri`` costs more than the code check it precedes); anything else
+    goes to ``pyotp.parse_uri``.
+    """
+    scheme, _, rest = uri.partition("://")
+    kind, _, rest = rest.partition("/")
+    _, _, query = rest.partition("?")
+    params = {}
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name in _PARAMETERS:
+            if name in params:
+                break
+            params[name] = value
+    else:
+        if (
+            scheme == "otpauth"
+            and kind == "totp"
+            and len(params) == len(_PARAMETERS)
+            and params["algorithm"] in _HASH_FUNCTIONS
+            and params["digits"].isdigit()
+            and params["period"].isdigit()
+            and "%" not in params["secret"]
+        ):
+            return _TOTP(
+                params["secret"],
+                digits=int(params["digits"]),
+                digest=_HASH_FUNCTIONS[params["algorithm"]],
+                interval=int(params["period"]),
+            )
+    return pyotp.parse_uri(uri)
 
 
 def build_otpauth_uri(secret: str, account: str, issuer: str) -> str:
@@ -33,7 +84,7 @@ def build_otpauth_uri(secret: str, account: str, issuer: str) -> str:
     algorithm = twostep_settings.TOTP_ALGORITHM.upper()
     digits = twostep_settings.TOTP_DIGITS
     period = twostep_settings.TOTP_PERIOD
-    totp = pyotp.TOTP(secret, digits=digits, digest=_DIGESTS[algorithm], interval=period)
+    totp = pyotp.TOTP(secret, digits=digits, digest=_HASH_FUNCTIONS[algorithm], interval=period)
     uri = totp.provisioning_uri(name=account, issuer_name=issuer)
     # pyotp leaves out parameters at their defaults; spell them out for apps that guess.
     parts = urlsplit(uri)
@@ -73,7 +124,7 @@ class AuthenticatorAppMethod(BaseMethod):
 
     def totp(self) -> pyotp.TOTP:
         """The method's TOTP generator, with the parameters it was set up with."""
-        return pyotp.parse_uri(crypto.decrypt(self.instance.secret))
+        return parse_otpauth_uri(crypto.decrypt(self.instance.secret))
 
     def matching_step(self, code: str, now: float | None = None) -> int | None:
         """The time step within the window whose code equals ``code``, or None."""

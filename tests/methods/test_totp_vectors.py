@@ -11,6 +11,7 @@ import subprocess
 import time
 from urllib.parse import quote
 
+import pyotp
 import pytest
 import time_machine
 
@@ -18,7 +19,11 @@ from drf_twostep import crypto
 from drf_twostep.constants import MethodStatus
 from drf_twostep.exceptions import InvalidCode
 from drf_twostep.methods import get_method
-from drf_twostep.methods.totp import AuthenticatorAppMethod
+from drf_twostep.methods.totp import (
+    AuthenticatorAppMethod,
+    build_otpauth_uri,
+    parse_otpauth_uri,
+)
 from drf_twostep.models import TwoStepMethod
 from tests.helpers import AUTH, login, secret_of, start_setup, token_client, verify
 from tests.tools import require_tool
@@ -110,6 +115,69 @@ def test_get_method_wraps_an_authenticator_app_row(user):
     handler = get_method(method)
     assert isinstance(handler, AuthenticatorAppMethod)
     assert handler.instance is method
+
+
+# -- reading stored URIs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "digits", "period"), [("SHA1", 6, 30), ("SHA256", 8, 60), ("SHA512", 7, 15)]
+)
+def test_stored_uris_read_as_pyotp_reads_them(settings, algorithm, digits, period):
+    settings.DRF_TWOSTEP = {
+        "TOTP_ALGORITHM": algorithm,
+        "TOTP_DIGITS": digits,
+        "TOTP_PERIOD": period,
+    }
+    uri = build_otpauth_uri(pyotp.random_base32(32), "a&b=c:d%@example.com", "Clinic & Co")
+    ours, theirs = parse_otpauth_uri(uri), pyotp.parse_uri(uri)
+    assert (ours.secret, ours.digits, ours.digest, ours.interval) == (
+        theirs.secret,
+        theirs.digits,
+        theirs.digest,
+        theirs.interval,
+    )
+    assert ours.interval == period and ours.digits == digits
+    for when in (59, 1111111109, 2000000000, int(time.time())):
+        assert ours.at(when) == theirs.at(when)
+        assert ours.byte_secret() == theirs.byte_secret()
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        # no period (pyotp's default applies), escapes in the secret, another parameter order
+        "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXPJBSWY3DPEH&issuer=A&algorithm=SHA1&digits=6",
+        "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP%4aBSWY3DPEH&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/b?period=30&digits=8&algorithm=SHA256&secret=JBSWY3DPEHPK3PXPJBSWY3DPEH",
+    ],
+)
+def test_other_uris_read_as_pyotp_reads_them(uri):
+    ours, theirs = parse_otpauth_uri(uri), pyotp.parse_uri(uri)
+    assert (ours.secret, ours.digits, ours.digest, ours.interval) == (
+        theirs.secret,
+        theirs.digits,
+        theirs.digest,
+        theirs.interval,
+    )
+    assert ours.at(1111111109) == theirs.at(1111111109)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&secret=KBSWY3DPEHPK3PXP&algorithm=SHA1"
+        "&digits=6&period=30",
+        "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXPJBSWY3DPEH&algorithm=MD5&digits=6&period=30",
+        "otpauth://totp/A:b?secret=JBSW&algorithm=SHA1&digits=6&period=30",
+        "https://example.com/?secret=JBSWY3DPEHPK3PXPJBSWY3DPEH&algorithm=SHA1&digits=6&period=30",
+    ],
+)
+def test_invalid_uris_are_refused_as_pyotp_refuses_them(uri):
+    with pytest.raises(ValueError):
+        pyotp.parse_uri(uri)
+    with pytest.raises(ValueError):
+        parse_otpauth_uri(uri)
 
 
 # -- oathtool ------------------------------------------------------------------------------
