@@ -21,14 +21,14 @@ from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
 from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, StrIndex
 from django.db.models.query import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .adapter import DefaultTwoStepAdapter, get_adapter
+from .adapter import get_adapter
 from .constants import MethodStatus
-from .models import OrganizationPolicy, TwoStepMethod
+from .models import OrganizationPolicy, TwoStepMethod, TwoStepProfile
 from .settings import twostep_settings
 
 _STATE_KEY = "drf_twostep:state:%s"
@@ -51,13 +51,19 @@ def _unmet_policies(user, *, organizations=None, method_user=None):
     ``organizations`` and ``method_user`` stand in for the adapter's queryset and the user's
     pk (the compiled state query passes placeholders)."""
     allowed_here = ExpressionWrapper(OuterRef("allowed_kinds"), output_field=CharField())
+    # allowed_kinds is "" (any kind) or ",kind,kind,". The position of ",kind," is found with
+    # StrIndex rather than a LIKE, whose escaping of the kind made PostgreSQL plan the state
+    # query for longer than it ran.
     satisfying = (
         TwoStepMethod.objects.filter(
             user=user.pk if method_user is None else method_user,
             status=MethodStatus.ACTIVE.value,
         )
-        .annotate(allowed=allowed_here)
-        .filter(Q(allowed="") | Q(allowed__contains=Concat(Value(","), F("kind"), Value(","))))
+        .annotate(
+            allowed=allowed_here,
+            position=StrIndex(allowed_here, Concat(Value(","), F("kind"), Value(","))),
+        )
+        .filter(Q(allowed="") | Q(position__gt=0))
     )
     if organizations is None:
         organizations = get_adapter().get_user_organizations(user)
@@ -142,21 +148,28 @@ def _organizations_sql(adapter, user, alias):
         return None
 
 
-# (alias, organization model) -> SQL of the default adapter's organizations of a user, whose
-# one parameter is the user's pk; None when it is not of that shape.
-_default_organizations: dict[tuple[str, str], str | None] = {}
+# (alias, adapter class, organization model) -> SQL of the organizations of a user by pk
+# (``get_organizations_of_user_pk``), whose one parameter is the pk; None when the adapter
+# gives none or it is not of that shape.
+_organizations_by_pk: dict[tuple, str | None] = {}
 
 
-def _default_organizations_sql(adapter, user, alias, pk):
-    """Like ``_organizations_sql`` for the default ``get_user_organizations`` (auth.Group),
-    which depends on the user's pk alone: compiled once per alias and model."""
-    key = (alias, twostep_settings.ORGANIZATION_MODEL)
-    if key not in _default_organizations:
-        compiled = _organizations_sql(adapter, user, alias)
-        _default_organizations[key] = (
+def _organizations_by_pk_sql(adapter, user, alias, pk):
+    """Like ``_organizations_sql`` for an adapter that gives the organizations of a user by
+    pk alone: compiled once per alias, adapter and model. None when it cannot be used."""
+    key = (alias, type(adapter), twostep_settings.ORGANIZATION_MODEL)
+    if key not in _organizations_by_pk:
+        organizations = adapter.get_organizations_of_user_pk(user.pk)
+        compiled = None
+        if isinstance(organizations, QuerySet) and organizations.db == alias:
+            try:
+                compiled = organizations.query.get_compiler(using=alias).as_sql()
+            except (EmptyResultSet, FullResultSet):
+                pass
+        _organizations_by_pk[key] = (
             compiled[0] if compiled is not None and tuple(compiled[1]) == (pk,) else None
         )
-    sql = _default_organizations[key]
+    sql = _organizations_by_pk[key]
     return None if sql is None else (sql, (pk,))
 
 
@@ -171,9 +184,8 @@ def _compiled_state_row(user):
     connection = connections[alias]
     pk = _prepared_pk(user.pk, connection)
     adapter = get_adapter()
-    if type(adapter).get_user_organizations is DefaultTwoStepAdapter.get_user_organizations:
-        organizations = _default_organizations_sql(adapter, user, alias, pk)
-    else:
+    organizations = _organizations_by_pk_sql(adapter, user, alias, pk)
+    if organizations is None:
         organizations = _organizations_sql(adapter, user, alias)
     if organizations is None:
         return False
@@ -202,6 +214,62 @@ def _aware(value, connection):
     if value is not None and settings.USE_TZ and timezone.is_naive(value):
         value = timezone.make_aware(value, connection.timezone)
     return value
+
+
+# -- the state with the credential's own query ---------------------------------------------
+
+
+def state_annotation_key():
+    """
+    Whether ``state_annotations`` can be used, as a key for what it builds (None: it
+    cannot). Not when an ``ENFORCEMENT_CACHE`` is set (the state comes from it), nor when
+    the adapter cannot give the organizations of a user by pk alone
+    (``get_organizations_of_user_pk``).
+    """
+    if twostep_settings.ENFORCEMENT_CACHE:
+        return None
+    key = (type(get_adapter()), twostep_settings.ORGANIZATION_MODEL)
+    if key not in _annotatable:
+        _annotatable[key] = get_adapter().get_organizations_of_user_pk(OuterRef("pk")) is not None
+    return key if _annotatable[key] else None
+
+
+# (adapter class, organization model) -> whether the adapter gives organizations by pk.
+_annotatable: dict[tuple, bool] = {}
+
+
+def state_annotations(user_field: str) -> dict:
+    """
+    Annotations that give each row of a queryset whose model has a foreign key
+    ``user_field`` to the user (a token, say) that user's state, so that the credential and
+    the state come in one query (when ``state_annotation_key`` allows).
+    """
+    # The policy subquery is one level down, and the two below it are one level further.
+    user = OuterRef(OuterRef(user_field))
+    organizations = get_adapter().get_organizations_of_user_pk(user)
+    unmet_from = (
+        _unmet_policies(None, organizations=organizations, method_user=user)
+        .order_by("enforced_from")
+        .values("enforced_from")
+    )
+    profile = TwoStepProfile.objects.filter(user=OuterRef(user_field))
+    return {
+        "_twostep_enabled": Subquery(profile.values("enabled")[:1]),
+        "_twostep_marker": Subquery(profile.values("verified_credential")[:1]),
+        "_twostep_unmet_from": Subquery(unmet_from[:1]),
+    }
+
+
+def attach_annotated_state(instance, user) -> EnforcementState:
+    """The state from the values of ``state_annotations`` on ``instance``, kept on ``user``
+    for ``get_state``."""
+    state = EnforcementState(
+        bool(instance._twostep_enabled),
+        instance._twostep_marker or "",
+        _aware(instance._twostep_unmet_from, connections[instance._state.db]),
+    )
+    user._twostep_state = state
+    return state
 
 
 def compute_state(user) -> EnforcementState:

@@ -1,6 +1,8 @@
 """
 The enforcement state query: compiled once per database, the user's organizations put in per
 request. It must answer exactly as the ORM-built query does, in one query, for any adapter.
+With the default adapter and no ENFORCEMENT_CACHE, TwoStepTokenAuthentication reads the same
+state in the token's own query, and must answer the same.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
-from drf_twostep import enforcement
+from drf_twostep import authentication, enforcement
 from drf_twostep.adapter import DefaultTwoStepAdapter
+from drf_twostep.authentication import TwoStepTokenAuthentication
 from drf_twostep.models import OrganizationPolicy, TwoStepMethod, TwoStepProfile
 
 
@@ -22,6 +26,16 @@ class UsernameTeamAdapter(DefaultTwoStepAdapter):
 
     def get_user_organizations(self, user):
         return Group.objects.filter(name=f"team-{user.get_username()}")
+
+
+class GroupsByPkAdapter(DefaultTwoStepAdapter):
+    """Overrides the organizations, and gives them by pk too (through the group table)."""
+
+    def get_user_organizations(self, user):
+        return Group.objects.filter(user=user, name__startswith="org-")
+
+    def get_organizations_of_user_pk(self, user_pk):
+        return Group.objects.filter(user=user_pk, name__startswith="org-")
 
 
 class EmptyAdapter(DefaultTwoStepAdapter):
@@ -50,16 +64,27 @@ def assert_state_in_one_query(user, django_assert_num_queries):
     with django_assert_num_queries(1):
         state = enforcement.compute_state(user)
     assert state == orm_state(user)
+    if enforcement.state_annotation_key() is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        with django_assert_num_queries(1):
+            found, _ = TwoStepTokenAuthentication().authenticate_credentials(token.key)
+        assert found.pk == user.pk
+        assert found._twostep_state == state
+        assert enforcement.get_state(found) is found._twostep_state
     return state
 
 
 @pytest.fixture(autouse=True)
 def _fresh_compiled_sql():
     enforcement._compiled.clear()
-    enforcement._default_organizations.clear()
+    enforcement._organizations_by_pk.clear()
+    enforcement._annotatable.clear()
+    authentication._TOKEN_LOOKUPS.clear()
     yield
     enforcement._compiled.clear()
-    enforcement._default_organizations.clear()
+    enforcement._organizations_by_pk.clear()
+    enforcement._annotatable.clear()
+    authentication._TOKEN_LOOKUPS.clear()
 
 
 def test_state_of_a_user_in_no_organization(user, django_assert_num_queries):
@@ -143,9 +168,8 @@ def test_adapter_without_organizations_falls_back_to_the_orm(user, settings):
     assert enforcement.compute_state(user) == enforcement.EnforcementState(True, "abc", None)
 
 
-def test_enforced_request_compiles_no_state_query(user, django_assert_num_queries):
-    """After the first request, the state query is not built by the ORM again."""
-    from rest_framework.authtoken.models import Token
+def test_enforced_request_compiles_no_query(user, django_assert_num_queries, monkeypatch):
+    """After the first request, neither the token's query nor the state's is built again."""
     from rest_framework.test import APIClient
 
     clinic = Group.objects.create(name="Clinic")
@@ -155,11 +179,46 @@ def test_enforced_request_compiles_no_state_query(user, django_assert_num_querie
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     assert client.get("/api/me/").status_code == 200
     calls = []
-    original = enforcement._state_queryset
-    enforcement._state_queryset = lambda *a, **k: calls.append(a) or original(*a, **k)
-    try:
-        with django_assert_num_queries(2):
-            assert client.get("/api/me/").status_code == 200
-    finally:
-        enforcement._state_queryset = original
+    for module, name in [(enforcement, "_state_queryset"), (authentication, "_token_queryset")]:
+        original = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _original=original, **k: calls.append(a) or _original(*a, **k)
+        )
+    with django_assert_num_queries(1):
+        assert client.get("/api/me/").status_code == 200
     assert calls == []
+
+
+def test_with_another_adapter_the_state_is_its_own_query(user, settings, django_assert_num_queries):
+    settings.DRF_TWOSTEP = {
+        "ISSUER_NAME": "Test Clinic",
+        "ADAPTER": "tests.test_enforcement_query.UsernameTeamAdapter",
+    }
+    require(Group.objects.create(name=f"team-{user.get_username()}"))
+    token = Token.objects.create(user=user)
+    with django_assert_num_queries(1):
+        found, _ = TwoStepTokenAuthentication().authenticate_credentials(token.key)
+    assert not hasattr(found, "_twostep_state")
+    with django_assert_num_queries(1):
+        assert enforcement.get_state(found).setup_required()
+
+
+def test_an_adapter_that_gives_organizations_by_pk_has_the_state_read_with_the_token(
+    user, other_user, settings, django_assert_num_queries
+):
+    settings.DRF_TWOSTEP = {
+        "ISSUER_NAME": "Test Clinic",
+        "ADAPTER": "tests.test_enforcement_query.GroupsByPkAdapter",
+    }
+    assert enforcement.state_annotation_key() is not None
+    ignored, counted = Group.objects.create(name="club"), Group.objects.create(name="org-a")
+    user.groups.add(ignored, counted)
+    require(ignored)
+    assert assert_state_in_one_query(user, django_assert_num_queries).unmet_from is None
+    policy = require(counted)
+    add_method(other_user)
+    other_user.groups.add(counted)
+    assert assert_state_in_one_query(user, django_assert_num_queries).unmet_from == (
+        policy.enforced_from
+    )
+    assert assert_state_in_one_query(other_user, django_assert_num_queries).unmet_from is None
