@@ -93,6 +93,7 @@ class CompiledQuery:
             other = None
             if row[part.pk_index] is not None:
                 other = part.model.from_db(using, part.attnames, row[part.start : part.end])
+            assert part.setters is not None  # every related part has them
             to_other, to_instance = part.setters
             to_other(instance, other)
             if other is not None:
@@ -123,14 +124,15 @@ class CompiledQuery:
         select = compiler.select
         annotations = tuple(compiler.annotation_col_map.items())
         info = compiler.klass_info
-        parts = [_part(info, select, None)]
+        found = [_part(info, select, None)]
         for related in info.get("related_klass_infos", ()):
             if related["reverse"] or related["from_parent"] or related["related_klass_infos"]:
                 return None
-            parts.append(
+            found.append(
                 _part(related, select, (related["local_setter"], related["remote_setter"]))
             )
-        if any(part is None for part in parts):
+        parts = [part for part in found if part is not None]
+        if len(parts) != len(found):
             return None
         # Every column belongs to one instance or is one annotation.
         columns = [index for part in parts for index in range(part.start, part.end)]
