@@ -98,7 +98,8 @@ DEFAULTS = {
     # Like AUTH_USER_MODEL, choose it before the first migrate: the policy table points at it.
     "ORGANIZATION_MODEL": "auth.Group",
     # Alias of a cache shared by all processes (e.g. Redis) that keeps each user's enforcement
-    # state, so an authenticated request costs no extra query. None: one query per request.
+    # state, so an authenticated request costs no extra query. None: one query per request,
+    # except with TwoStepTokenAuthentication, which reads the state in the token's query.
     "ENFORCEMENT_CACHE": None,
     # Seconds a cached enforcement state lives. Changes made through the package invalidate it
     # at once; membership changes made elsewhere show after this time, or at once when the
