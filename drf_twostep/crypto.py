@@ -31,6 +31,7 @@ __all__ = [
     "is_current",
     "keyed_digests",
     "keyed_digest",
+    "matches_keyed_digest",
 ]
 
 
@@ -119,6 +120,18 @@ def keyed_digests(value: str) -> list[str]:
 def keyed_digest(value: str) -> str:
     """HMAC-SHA256 of ``value`` under the newest key (for storing)."""
     return keyed_digests(value)[0]
+
+
+def matches_keyed_digest(value: str, stored: str, length: int | None = None) -> bool:
+    """
+    Whether ``stored`` is the HMAC of ``value`` (its first ``length`` characters) under any
+    configured key, so that what was stored before a key rotation still matches while the
+    old key is listed. Every key is compared, whichever matches.
+    """
+    matched = False
+    for candidate in keyed_digests(value):
+        matched |= constant_time_equals(stored, candidate[:length] if length else candidate)
+    return matched
 
 
 def digest(value: str) -> str:

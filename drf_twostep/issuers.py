@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from .constants import SESSION_VERIFIED_KEY
-from .crypto import constant_time_equals, keyed_digest
+from .crypto import keyed_digest, matches_keyed_digest
 from .settings import twostep_settings
 
 # RFC 8176 authentication method references recorded in the ``amr`` claim of a JWT: the
@@ -112,7 +112,7 @@ class AuthTokenIssuer(_StoredTokenIssuer):
     def is_verified(token, state) -> bool:
         """``state`` carries ``verified_credential`` (a TwoStepProfile or an EnforcementState)."""
         marker = state.verified_credential
-        return bool(marker) and constant_time_equals(marker, keyed_digest(token.key))
+        return bool(marker) and matches_keyed_digest(token.key, marker)
 
 
 class SimpleJWTIssuer(BaseIssuer):
@@ -259,7 +259,7 @@ class KnoxIssuer(_StoredTokenIssuer):
         if len(token) <= cls.TAG_LENGTH:
             return False
         body, tag = token[: -cls.TAG_LENGTH], token[-cls.TAG_LENGTH :]
-        return constant_time_equals(tag, cls._tag(body))
+        return matches_keyed_digest("knox:" + body, tag, cls.TAG_LENGTH)
 
     @classmethod
     def check(cls):

@@ -27,11 +27,14 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**digits):0{digits}d}"
 
 
+def _binding(method, challenge, code: str) -> str:
+    return f"delivered-code:{method.pk}:{getattr(challenge, 'pk', '') or ''}:{code}"
+
+
 def code_digest(method, challenge, code: str) -> str:
     """The stored form of ``code``: an HMAC that also binds the method and the challenge, so
     a digest copied to another row or challenge matches nothing."""
-    binding = f"{method.pk}:{getattr(challenge, 'pk', '') or ''}:{code}"
-    return crypto.keyed_digest("delivered-code:" + binding)
+    return crypto.keyed_digest(_binding(method, challenge, code))
 
 
 class DeliveredCodeMethod(BaseMethod):
@@ -90,8 +93,7 @@ class DeliveredCodeMethod(BaseMethod):
         sent = self._codes(challenge).filter(expires_at__gt=timezone.now()).order_by("-pk").first()
         if sent is None:
             raise InvalidCode(detail=_no_code_detail())
-        expected = code_digest(self.instance, challenge, code)
-        if not crypto.constant_time_equals(sent.digest, expected):
+        if not crypto.matches_keyed_digest(_binding(self.instance, challenge, code), sent.digest):
             sent.failed_attempts = F("failed_attempts") + 1
             sent.save(update_fields=["failed_attempts"])
             sent.refresh_from_db(fields=["failed_attempts"])

@@ -14,13 +14,15 @@ from io import StringIO
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.test import override_settings
 
 from drf_twostep import crypto, sms
-from drf_twostep.methods import enabled_kinds
+from drf_twostep.exceptions import InvalidCode
+from drf_twostep.methods import enabled_kinds, get_method
 from drf_twostep.models import (
     DeliveredCode,
     LoginChallenge,
@@ -31,6 +33,7 @@ from drf_twostep.models import (
 from tests.conftest import PASSWORD
 from tests.helpers import (
     AUTH,
+    assert_error,
     enable_totp,
     login,
     start_setup,
@@ -222,8 +225,9 @@ OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
 
 def keys(*values):
+    """The test settings with ENCRYPTION_KEYS set to ``values``."""
     return override_settings(
-        DRF_TWOSTEP={"ISSUER_NAME": "Test Clinic", "ENCRYPTION_KEYS": list(values)}
+        DRF_TWOSTEP={**django_settings.DRF_TWOSTEP, "ENCRYPTION_KEYS": list(values)}
     )
 
 
@@ -347,3 +351,41 @@ def test_rotation_after_a_secret_key_change_uses_the_fallbacks(settings, encrypt
     assert {crypto.decrypt(s) for s in stored_secrets().values()} == {
         f"secret {pk}" for pk in encrypted_under_old
     }
+
+
+# -- digests made under the old key --------------------------------------------------------
+
+
+def test_digests_made_under_the_old_key_match_while_it_is_listed(api, user, clock):
+    """A token verified and codes sent just before a rotation still work while the old key is
+    listed (second), and stop when it is dropped."""
+    with keys(OLD):
+        alice = enable_totp(api, user, clock)
+        client = alice.client()
+        first = start_setup(client, kind="sms", phone_number="+14155552671").json()
+        first_code = sms.outbox[-1].body.split()[0]
+    with keys(NEW, OLD):
+        assert client.get("/api/me/").status_code == 200
+        confirmed = client.post(
+            f"{AUTH}two-step/methods/{first['id']}/confirm/", {"code": first_code}, format="json"
+        )
+        assert confirmed.status_code == 200, confirmed.content
+    with keys(OLD):
+        second = start_setup(client, kind="sms", phone_number="+14155552672").json()
+        second_code = sms.outbox[-1].body.split()[0]
+    with keys(NEW):
+        assert_error(client.get("/api/me/"), 403, "two_step_verification_required")
+        with pytest.raises(InvalidCode):
+            get_method(TwoStepMethod.objects.get(pk=second["id"])).verify(second_code)
+
+
+@pytest.mark.parametrize("listed", [(OLD,), (NEW, OLD), (OLD, NEW)])
+def test_a_keyed_digest_matches_under_any_listed_key(listed):
+    with keys(OLD):
+        stored = crypto.keyed_digest("value")
+    with keys(*listed):
+        assert crypto.matches_keyed_digest("value", stored)
+        assert crypto.matches_keyed_digest("value", stored[:12], 12)
+        assert not crypto.matches_keyed_digest("other value", stored)
+    with keys(NEW):
+        assert not crypto.matches_keyed_digest("value", stored)
