@@ -268,6 +268,13 @@ class MethodListView(TwoStepView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+# The id of a method in its path: digits only (``<int:pk>``), so never negative.
+METHOD_ID = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="The method's id."
+)
+
+
+@extend_schema(parameters=[METHOD_ID])
 class MethodDetailView(TwoStepView):
     """Rename a method or make it the default; delete it (password required)."""
 
@@ -318,6 +325,7 @@ class MethodDetailView(TwoStepView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(parameters=[METHOD_ID])
 class MethodConfirmView(TwoStepView):
     """Step two of setup: a valid code makes the method active."""
 

@@ -232,3 +232,25 @@ def test_schema_matches_its_snapshot(schema):
         f"the schema changed ({', '.join(changed) or 'elsewhere'}); if deliberate, "
         "rerun with DRF_TWOSTEP_UPDATE_SNAPSHOT=1 and commit tests/snapshots/openapi.json"
     )
+
+
+def test_path_parameters_admit_only_what_their_urls_match(schema, api, user):
+    """``{id}`` is ``<int:pk>``: digits, never negative; organization ids are strings."""
+    from rest_framework.authtoken.models import Token
+
+    seen = set()
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] != "path":
+                    continue
+                seen.add(parameter["name"])
+                expected = (
+                    {"type": "integer", "minimum": 0}
+                    if parameter["name"] == "id"
+                    else {"type": "string"}
+                )
+                assert parameter["schema"] == expected, (path, parameter)
+    assert seen == {"id", "org_id", "user_id"}
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert api.patch("/api/auth/two-step/methods/-1/", {}, format="json").status_code == 404
