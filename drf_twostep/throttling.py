@@ -13,12 +13,47 @@ class TwoStepRateThrottle(SimpleRateThrottle):
     """
     A cache-backed rate limit whose rate is read from ``DRF_TWOSTEP["THROTTLE_RATES"]`` at
     request time. Anonymous requests are counted by client address, others by user.
+
+    A rate of N requests per period is N slots in the cache, and an allowed request takes a
+    free one with ``cache.add``, which only one of several concurrent callers wins on Redis,
+    memcached, the database cache or a per-process cache; the slot frees itself when the
+    period has passed. So at most N requests pass in any period, however many arrive at once
+    and on however many processes (DRF's own throttle reads its history and writes it back,
+    and requests that arrive together all pass). Rates above ``MAX_SLOTS`` per period use
+    DRF's history instead.
     """
 
     scope: str
+    MAX_SLOTS = 100
 
     def get_rate(self):
         return twostep_settings.THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        if self.rate is None or self.num_requests > self.MAX_SLOTS:
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        slots = [f"{self.key}:{slot}" for slot in range(self.num_requests)]
+        held = self.cache.get_many(slots)
+        for slot in slots:
+            if slot not in held:
+                if self.cache.add(slot, self.now, self.duration):
+                    return True
+                held[slot] = self.now  # taken just now by a concurrent request
+        # Every slot is held: the next frees itself when the oldest of them was taken a
+        # period ago.
+        self.history = sorted(held.values(), reverse=True)
+        return self.throttle_failure()
+
+    def wait(self):
+        if self.num_requests > self.MAX_SLOTS:
+            return super().wait()
+        oldest = self.history[-1] if self.history else self.now
+        # Never 0: Retry-After tells when a request can pass, not that one can now.
+        return max(oldest + self.duration - self.now, 1)
 
     def get_cache_key(self, request, view):
         user = getattr(request, "user", None)
@@ -67,5 +102,5 @@ def check_delivery_rate(user, destination: str) -> None:
     ):
         throttle = DeliveryThrottle(scope, ident)
         # The key comes from ``ident``; this throttle never looks at a request or a view.
-        if not throttle.allow_request(None, None):  # type: ignore[arg-type]
+        if not throttle.allow_request(None, None):
             raise Throttled(wait=throttle.wait())
