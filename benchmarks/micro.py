@@ -60,6 +60,15 @@ def _database(url):
     return db
 
 
+def _peer_apps() -> list[str]:
+    """django-otp's TOTP devices (the peers' common base), when installed (bench.txt)."""
+    try:
+        import django_otp  # noqa: F401
+    except ImportError:
+        return []
+    return ["django_otp", "django_otp.plugins.otp_totp"]
+
+
 def configure(database_url=None, *, enforcement_cache="redis"):
     """Configure Django for the benchmarks and create their database. ``enforcement_cache``:
     ``"redis"`` (when Redis answers), ``"locmem"`` or None. Returns the alias of the cache
@@ -91,6 +100,7 @@ def configure(database_url=None, *, enforcement_cache="redis"):
             "rest_framework.authtoken",
             "drf_spectacular",
             "drf_twostep",
+            *_peer_apps(),
         ],
         MIDDLEWARE=[
             "django.middleware.security.SecurityMiddleware",
@@ -557,7 +567,65 @@ class Scenarios:
         user.plain_recovery_codes.insert(0, answer["recovery_codes"][0])
         return answer["token"]
 
-    ALL = ("enforced_get", "code_check", "verify_totp", "verify_recovery", "setup_endpoints")
+    # -- 4. a peer ---------------------------------------------------------------------------
+
+    def peers(self) -> list[Result]:
+        """Accepting a TOTP code, database write included, against django-otp's TOTP device
+        (the base of django-two-factor-auth): the same secret, window (±1 step) and code."""
+        from django.apps import apps
+
+        if not apps.is_installed("django_otp.plugins.otp_totp"):
+            return []
+        import base64
+
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from drf_twostep.methods import get_method
+        from drf_twostep.models import TwoStepMethod
+
+        device = TOTPDevice.objects.create(
+            user=self.alice,
+            name="bench",
+            key=base64.b32decode(self.alice_secret).hex(),
+            tolerance=1,
+        )
+
+        def ours_prepare():
+            self._allow_code_again()
+            return get_method(TwoStepMethod.objects.get(pk=self.alice_method))
+
+        def theirs_prepare():
+            # Forget the last used step, as for ours; django-otp reads the device from the
+            # database too before it checks a code.
+            TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+            return TOTPDevice.objects.get(pk=device.pk)
+
+        def ours(handler):
+            handler.verify(self.alice_totp.now())
+
+        def theirs(found):
+            assert found.verify_token(self.alice_totp.now())
+
+        return [
+            self._measure(
+                "peers",
+                "accept a TOTP code: AuthenticatorAppMethod.verify (decrypt, window of 3, "
+                "replay guard)",
+                "django-otp TOTPDevice.verify_token (window of 3, replay guard, throttle)",
+                (ours, ours_prepare),
+                (theirs, theirs_prepare),
+                (15, 100),
+            )
+        ]
+
+    ALL = (
+        "enforced_get",
+        "code_check",
+        "verify_totp",
+        "verify_recovery",
+        "setup_endpoints",
+        "peers",
+    )
 
     def run(self, names=ALL) -> list[Result]:
         results = []
