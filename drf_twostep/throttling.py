@@ -16,11 +16,11 @@ class TwoStepRateThrottle(SimpleRateThrottle):
 
     A rate of N requests per period is N slots in the cache, and an allowed request takes a
     free one with ``cache.add``, which only one of several concurrent callers wins on Redis,
-    memcached, the database cache or a per-process cache; the slot frees itself when the
-    period has passed. So at most N requests pass in any period, however many arrive at once
-    and on however many processes (DRF's own throttle reads its history and writes it back,
-    and requests that arrive together all pass). Rates above ``MAX_SLOTS`` per period use
-    DRF's history instead.
+    memcached, the database cache or a per-process cache; the slot is free again when the
+    period has passed by the server's clock. So at most N requests pass in any period, however
+    many arrive at once and on however many processes (DRF's own throttle reads its history
+    and writes it back, and requests that arrive together all pass). Rates above
+    ``MAX_SLOTS`` per period use DRF's history instead.
     """
 
     scope: str
@@ -39,10 +39,19 @@ class TwoStepRateThrottle(SimpleRateThrottle):
         slots = [f"{self.key}:{slot}" for slot in range(self.num_requests)]
         held = self.cache.get_many(slots)
         for slot in slots:
-            if slot not in held:
+            taken_at = held.get(slot)
+            if taken_at is None:
                 if self.cache.add(slot, self.now, self.duration):
                     return True
                 held[slot] = self.now  # taken just now by a concurrent request
+            elif taken_at <= self.now - self.duration:
+                # Free by the server's clock but still in the cache (its expiry a little
+                # late, or the cache on a clock of its own): of the requests that find it so,
+                # the one that adds its successor key takes it over.
+                if self.cache.add(f"{slot}:after:{taken_at!r}", self.now, self.duration):
+                    self.cache.set(slot, self.now, self.duration)
+                    return True
+                held[slot] = self.now
         # Every slot is held: the next frees itself when the oldest of them was taken a
         # period ago.
         self.history = sorted(held.values(), reverse=True)

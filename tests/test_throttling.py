@@ -129,3 +129,63 @@ def test_the_login_answers_429_with_the_time_until_a_slot_frees(api, user, rate,
     response = login(api)
     assert response.status_code == 429
     assert retry_after(response) == 40
+
+
+class NoExpiry:
+    """The default cache, whose entries never expire on their own: a cache whose clock is not
+    the server's (Redis, under a test's frozen clock) or whose expiry comes late."""
+
+    def add(self, key, value, timeout=None):
+        return cache.add(key, value, None)
+
+    def set(self, key, value, timeout=None):
+        return cache.set(key, value, None)
+
+    def __getattr__(self, name):
+        return getattr(cache, name)
+
+
+def unexpiring(ident="alice"):
+    limit = throttle(ident)
+    limit.cache = NoExpiry()
+    return limit
+
+
+def test_a_slot_a_period_old_by_the_servers_clock_is_free_though_still_cached(rate, clock):
+    rate("twostep_deliver_user", "2/min")
+    assert unexpiring().allow_request(None, None)
+    clock.shift(30)
+    assert unexpiring().allow_request(None, None)
+    assert not unexpiring().allow_request(None, None)
+    clock.shift(30)  # the first slot is a period old, though still in the cache
+    assert unexpiring().allow_request(None, None)
+    refused = unexpiring()
+    assert not refused.allow_request(None, None)
+    assert refused.wait() == 30  # the second slot, taken 30 s ago
+
+
+def test_a_stale_slot_is_taken_over_by_one_of_concurrent_requests(rate, clock):
+    rate("twostep_deliver_user", "3/min")
+    for _ in range(3):
+        assert unexpiring().allow_request(None, None)
+    clock.shift(60)  # every slot is stale now, and still cached
+    start, passed, lock = threading.Barrier(30), [], threading.Lock()
+
+    class SlowNoExpiry(NoExpiry):
+        def __getattr__(self, name):
+            return getattr(SlowCache(), name)
+
+    def request():
+        limit = throttle()
+        limit.cache = SlowNoExpiry()
+        start.wait()
+        allowed = limit.allow_request(None, None)
+        with lock:
+            passed.append(allowed)
+
+    threads = [threading.Thread(target=request) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert passed.count(True) == 3 and len(passed) == 30
