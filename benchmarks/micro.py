@@ -297,10 +297,10 @@ class Scenarios:
 
     def _challenge(self, user):
         """A fresh login challenge for ``user``, as ``login/`` makes it."""
-        from drf_twostep import services
+        from drf_twostep.services.login import _start_challenge
 
         user.backend = "django.contrib.auth.backends.ModelBackend"  # as authenticate() sets
-        return services._start_challenge(user)["challenge"]
+        return _start_challenge(user)["challenge"]
 
     def _verified_token(self, user):
         self._allow_code_again()

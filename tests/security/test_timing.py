@@ -109,7 +109,7 @@ SECRET_MODULES = [
     "crypto.py",
     "enforcement.py",
     "issuers.py",
-    "services.py",
+    "services/*.py",
     "throttling.py",
     "methods/*.py",
 ]

@@ -1,0 +1,43 @@
+"""
+The flows of 2-Step Verification: sign in, verify, set up, confirm, remove, recover.
+
+Views, the admin and the management commands call these, and nothing else changes state. Each
+flow runs in a transaction, takes row locks where state is checked and changed, records its
+security events and sends its signals and notifications, once each.
+"""
+
+from ._common import record_event
+from .housekeeping import delete_expired
+from .login import login, logout, send_login_code, verify_login
+from .methods import begin_setup, confirm_method, remove_method, status, update_method
+from .organizations import (
+    admin_organization,
+    get_policy,
+    organization_members,
+    reset_member,
+    reset_two_step,
+    update_policy,
+)
+from .recovery import recovery_codes_pdf, regenerate_recovery_codes
+
+__all__ = [
+    "admin_organization",
+    "begin_setup",
+    "confirm_method",
+    "delete_expired",
+    "get_policy",
+    "login",
+    "logout",
+    "organization_members",
+    "record_event",
+    "recovery_codes_pdf",
+    "regenerate_recovery_codes",
+    "remove_method",
+    "reset_member",
+    "reset_two_step",
+    "send_login_code",
+    "status",
+    "update_method",
+    "update_policy",
+    "verify_login",
+]

@@ -1,0 +1,134 @@
+"""What the flows share: security events, re-authentication, the profile lock, sending codes."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
+from django.db import transaction
+from rest_framework.authentication import SessionAuthentication
+
+from .. import signals
+from ..adapter import get_adapter
+from ..constants import EventKind
+from ..enforcement import invalidate
+from ..exceptions import DeliveryFailed, NotFound, PasswordIncorrect
+from ..issuers import get_issuer
+from ..models import SecurityEvent, TwoStepMethod, TwoStepProfile
+from ..throttling import check_delivery_rate
+
+NOTIFIED = {
+    EventKind.METHOD_ADDED,
+    EventKind.METHOD_REMOVED,
+    EventKind.RECOVERY_CODE_USED,
+    EventKind.RECOVERY_CODES_REGENERATED,
+    EventKind.TWO_STEP_DISABLED,
+    EventKind.RESET_BY_ADMIN,
+    EventKind.LOCKED_OUT,
+}
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def record_event(user, kind: EventKind, request=None, method=None, **context):
+    """
+    Store a ``SecurityEvent``, send the ``security_event`` signal and, for the kinds users
+    are told about, the notification email (after the transaction commits).
+    """
+    adapter = get_adapter()
+    event = SecurityEvent.objects.create(
+        user=user,
+        kind=kind.value,
+        method_id=getattr(method, "pk", None),
+        method_kind=getattr(method, "kind", ""),
+        ip=adapter.get_client_ip(request),
+        user_agent=adapter.get_user_agent(request),
+    )
+    signals.security_event.send(
+        sender=SecurityEvent, user=user, kind=kind.value, event=event, request=request
+    )
+    if kind in NOTIFIED:
+        mail_context = {
+            "when": event.created_at,
+            "ip": event.ip or "-",
+            "user_agent": event.user_agent or "-",
+            "method_name": getattr(method, "name", ""),
+            **context,
+        }
+        transaction.on_commit(lambda: adapter.send_notification(user, kind.value, mail_context))
+    return event
+
+
+def check_password(request, user, password):
+    """Re-authentication: the user's own password, through the authentication backends."""
+    credentials = {get_user_model().USERNAME_FIELD: user.get_username(), "password": password}
+    checked = authenticate(getattr(request, "_request", request), **credentials)
+    if checked is None or checked.pk != user.pk:
+        raise PasswordIncorrect()
+
+
+def profile_for_update(user) -> TwoStepProfile:
+    """The user's profile, locked (the lock that orders a user's 2SV changes): one query
+    when the profile exists, as it does once the user has started any 2SV step."""
+    locked = TwoStepProfile.objects.select_for_update()
+    try:
+        return locked.get(user=user)
+    except TwoStepProfile.DoesNotExist:
+        TwoStepProfile.objects.get_or_create(user=user)
+        return locked.get(user=user)
+
+
+def user_method(user, method_id, *, lock=False) -> TwoStepMethod:
+    queryset = TwoStepMethod.objects.filter(user=user)
+    if lock:
+        queryset = queryset.select_for_update()
+    try:
+        method_id = int(method_id)
+        if not 0 < method_id < 2**63:
+            raise ValueError(method_id)
+        method = queryset.get(pk=method_id)
+    except (TwoStepMethod.DoesNotExist, TypeError, ValueError):
+        raise NotFound() from None
+    if method.pending_expired():
+        raise NotFound()
+    return method
+
+
+def state_changed(user):
+    """Forget the user's cached enforcement state now and again once the change commits
+    (so no other process can cache the state from before it)."""
+    invalidate(user)
+    transaction.on_commit(lambda: invalidate(user))
+
+
+def active_methods(user):
+    return list(TwoStepMethod.objects.active().filter(user=user))
+
+
+def login_completed(request, user, challenge=None):
+    if challenge is not None:
+        user.backend = challenge.backend
+    if get_issuer().sends_user_logged_in:
+        return
+    user_logged_in.send(
+        sender=user.__class__, request=getattr(request, "_request", request), user=user
+    )
+
+
+def deliver(request, handler, login_challenge=None) -> int:
+    """Send a code for ``login_challenge`` (None: the pending setup), rate limited per user
+    and per destination. All or nothing: a failed delivery leaves no new code behind and is
+    recorded as a security event."""
+    method = handler.instance
+    check_delivery_rate(method.user, method.destination)
+    try:
+        with transaction.atomic():
+            lifetime = handler.send_code(login_challenge)
+            record_event(method.user, EventKind.CODE_SENT, request, method)
+    except DeliveryFailed:
+        record_event(method.user, EventKind.DELIVERY_FAILED, request, method)
+        raise
+    return lifetime
+
+
+def session_authenticated(request) -> bool:
+    return isinstance(getattr(request, "successful_authenticator", None), SessionAuthentication)

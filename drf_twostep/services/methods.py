@@ -1,0 +1,197 @@
+"""Managing one's own 2SV: the status object; setting up, confirming, changing, removing methods."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from ..adapter import get_adapter
+from ..constants import EventKind, MethodStatus
+from ..enforcement import _unmet_policies, get_requirement, required_as_staff
+from ..exceptions import (
+    CodeAlreadyUsed,
+    InvalidCode,
+    MethodNotAllowed,
+    MethodNotPending,
+    MethodRequiredByOrganization,
+)
+from ..issuers import get_issuer, mark_session_verified
+from ..methods import get_method, get_method_class, recovery
+from ..models import RecoveryCode, TwoStepMethod, TwoStepProfile
+from ..settings import twostep_settings
+from ._common import (
+    check_password,
+    deliver,
+    profile_for_update,
+    record_event,
+    session_authenticated,
+    state_changed,
+    user_method,
+)
+
+
+def status(user) -> dict:
+    """The status object of API.md for ``user``."""
+    profile = TwoStepProfile.objects.filter(user=user).first()
+    enabled = bool(profile and profile.enabled)
+    methods = [m for m in TwoStepMethod.objects.filter(user=user) if not m.pending_expired()]
+    default = next((m.pk for m in methods if m.is_default and m.is_active), None)
+    codes = list(RecoveryCode.objects.filter(user=user).values_list("created_at", flat=True))
+    adapter = get_adapter()
+    requirement = get_requirement(user)
+    return {
+        "enabled": enabled,
+        "required": requirement.required,
+        "required_by": [
+            {"id": str(p.organization_id), "name": adapter.get_organization_name(p.organization)}
+            for p in requirement.required_by
+        ],
+        "grace_period_ends_at": requirement.grace_period_ends_at(),
+        "default_method": default,
+        "methods": methods,
+        "recovery_codes": {
+            "remaining": len(codes),
+            "total": twostep_settings.RECOVERY_CODE_COUNT if enabled else 0,
+            "created_at": min(codes) if codes else None,
+        },
+        "server_time": timezone.now(),
+    }
+
+
+def begin_setup(request, user, kind, password, name="", **data):
+    """
+    Step one: check the password and create a pending method of ``kind``, replacing an
+    earlier pending one of the same kind. Returns ``(method, fields shown this once)``.
+    """
+    cls = get_method_class(kind)
+    if cls is None or not get_requirement(user).allows(kind):
+        raise MethodNotAllowed()
+    check_password(request, user, password)
+    with transaction.atomic():
+        TwoStepMethod.objects.pending().filter(user=user, kind=kind).delete()
+        method = TwoStepMethod(user=user, kind=kind, name=name)
+        extra = cls.begin_setup(method, data)
+        method.name = method.name or str(cls.verbose_name)
+        method.save()
+        if cls.sends_code:
+            # Inside the transaction: if the code cannot be sent, no pending method remains.
+            extra = {**extra, "expires_in": deliver(request, get_method(method))}
+    return method, extra
+
+
+def confirm_method(request, user, method_id, code) -> dict:
+    """
+    Step two: a valid code makes the method active. The first active method turns 2SV on:
+    recovery codes are issued, the user's other credentials revoked and a fresh one issued.
+    """
+    with transaction.atomic():
+        method = user_method(user, method_id, lock=True)
+        if method.is_active:
+            raise MethodNotPending()
+        handler = get_method(method)
+        if handler is None:
+            raise MethodNotAllowed()
+        try:
+            handler.verify(code)
+        except (InvalidCode, CodeAlreadyUsed) as exc:
+            failure = exc
+        else:
+            failure = None
+            result = _activate(request, user, method)
+    if failure is not None:
+        # Raised after the block commits, so a wrong code's count on a sent code is kept.
+        raise failure
+    return result
+
+
+def _activate(request, user, method) -> dict:
+    """Make a confirmed pending method active; the first one turns 2SV on."""
+    now = timezone.now()
+    profile = profile_for_update(user)
+    has_default = TwoStepMethod.objects.active().filter(user=user, is_default=True).exists()
+    method.status = MethodStatus.ACTIVE.value
+    method.confirmed_at = now
+    method.is_default = not has_default
+    method.save(update_fields=["status", "confirmed_at", "is_default"])
+    state_changed(user)
+    record_event(user, EventKind.METHOD_ADDED, request, method)
+    result = {"method": method, "token": None}
+    if not profile.enabled:
+        profile.enabled = True
+        profile.enabled_at = now
+        profile.last_verified_at = now
+        profile.failed_attempts = 0
+        profile.locked_until = None
+        issuer = get_issuer()
+        issuer.revoke_all(user)
+        result.update(issuer.issue_credential(request, user, verified=True, profile=profile))
+        profile.save()
+        result["recovery_codes"] = recovery.regenerate(user)
+        if session_authenticated(request):
+            mark_session_verified(request)
+        record_event(user, EventKind.TWO_STEP_ENABLED, request, method)
+        result = get_adapter().build_credential_response(request, user, result)
+    return result
+
+
+def update_method(user, method_id, *, name=None, is_default=None) -> TwoStepMethod:
+    """Rename a method and/or make an active method the default (exactly one is)."""
+    with transaction.atomic():
+        # The profile row lock serialises concurrent changes of the user's default.
+        profile_for_update(user)
+        method = user_method(user, method_id, lock=True)
+        fields = []
+        if name is not None:
+            method.name = name
+            fields.append("name")
+        if is_default and not method.is_default:
+            if not method.is_active:
+                raise MethodNotPending(detail=_pending_default_detail())
+            TwoStepMethod.objects.filter(user=user, is_default=True).update(is_default=False)
+            method.is_default = True
+            fields.append("is_default")
+        if fields:
+            method.save(update_fields=fields)
+    return method
+
+
+def _pending_default_detail():
+    return gettext("Confirm this method before making it the default.")
+
+
+def remove_method(request, user, method_id, password) -> None:
+    """
+    Delete a method. Deleting the last active one turns 2SV off and deletes the recovery
+    codes, unless 2SV is required of the user; a removed default passes to the oldest active.
+    """
+    check_password(request, user, password)
+    with transaction.atomic():
+        method = user_method(user, method_id, lock=True)
+        if not method.is_active:
+            method.delete()
+            return
+        profile = profile_for_update(user)
+        others = TwoStepMethod.objects.active().filter(user=user).exclude(pk=method.pk)
+        remaining = list(others.order_by("created_at", "pk"))
+        met_before = not _unmet_policies(user).exists()
+        method_pk = method.pk
+        method.delete()
+        state_changed(user)
+        if (met_before and _unmet_policies(user).exists()) or (
+            not remaining and required_as_staff(user)
+        ):
+            # Raising rolls the deletion back.
+            raise MethodRequiredByOrganization()
+        method.pk = method_pk  # for the event record
+        record_event(user, EventKind.METHOD_REMOVED, request, method)
+        if remaining and method.is_default:
+            remaining[0].is_default = True
+            remaining[0].save(update_fields=["is_default"])
+        if not remaining:
+            profile.enabled = False
+            profile.enabled_at = None
+            profile.verified_credential = ""
+            profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
+            RecoveryCode.objects.filter(user=user).delete()
+            record_event(user, EventKind.TWO_STEP_DISABLED, request)
