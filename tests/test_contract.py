@@ -1,9 +1,6 @@
 """
-The error codes of the package and of API.md agree, both ways.
-
-API.md lives in two places: the repository's ``docs/API.md`` and the shared contract beside
-the repository (``../shared/API.md``). A copy that is absent is skipped. The parsing helpers
-here are also used by ``test_schema``.
+The error codes of the package and of the contract, ``docs/API.md``, agree, both ways. The
+parsing helpers here are also used by ``test_schema``.
 """
 
 from __future__ import annotations
@@ -18,23 +15,12 @@ from drf_twostep import exceptions
 from drf_twostep.constants import ErrorCode
 
 REPO = Path(__file__).resolve().parents[1]
-COPIES = {"docs": REPO / "docs" / "API.md", "shared": REPO.parent / "shared" / "API.md"}
+API_MD = REPO / "docs" / "API.md"
 
 
-def read_api_md(which: str) -> str:
-    """One copy of API.md; the test is skipped when that copy does not exist."""
-    path = COPIES[which]
-    if not path.is_file():
-        pytest.skip(f"{path} does not exist")
-    return path.read_text(encoding="utf-8")
-
-
-def any_api_md() -> str:
-    """The docs copy if present, else the shared one; skip when neither exists."""
-    for path in COPIES.values():
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    pytest.skip("no API.md (docs/API.md or ../shared/API.md)")
+def read_api_md() -> str:
+    """The contract, docs/API.md."""
+    return API_MD.read_text(encoding="utf-8")
 
 
 def section(text: str, title_start: str) -> str:
@@ -79,21 +65,18 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
-@pytest.mark.parametrize("which", ["docs", "shared"])
-def test_every_error_code_of_the_package_is_in_api_md(which):
-    missing = PACKAGE_CODES - set(BEYOND_CONTRACT) - set(error_table(read_api_md(which)))
-    assert not missing, f"ErrorCode values missing from {which} API.md: {sorted(missing)}"
+def test_every_error_code_of_the_package_is_in_api_md():
+    missing = PACKAGE_CODES - set(BEYOND_CONTRACT) - set(error_table(read_api_md()))
+    assert not missing, f"ErrorCode values missing from docs/API.md: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("which", ["docs", "shared"])
-def test_every_error_code_of_api_md_is_in_the_package(which):
-    extra = set(error_table(read_api_md(which))) - PACKAGE_CODES
-    assert not extra, f"{which} API.md lists codes that ErrorCode lacks: {sorted(extra)}"
+def test_every_error_code_of_api_md_is_in_the_package():
+    extra = set(error_table(read_api_md())) - PACKAGE_CODES
+    assert not extra, f"docs/API.md lists codes that ErrorCode lacks: {sorted(extra)}"
 
 
-@pytest.mark.parametrize("which", ["docs", "shared"])
-def test_each_error_raises_with_the_status_api_md_gives_it(which):
-    table = {**error_table(read_api_md(which)), **BEYOND_CONTRACT}
+def test_each_error_raises_with_the_status_api_md_gives_it():
+    table = {**error_table(read_api_md()), **BEYOND_CONTRACT}
     raised = {}
     for cls in _subclasses(exceptions.TwoStepError):
         if cls.default_code != ErrorCode.INVALID.value:
@@ -108,10 +91,6 @@ def test_each_error_raises_with_the_status_api_md_gives_it(which):
         if table.get(code) != status
     }
     assert not mismatched, f"(package status, API.md status): {mismatched}"
-
-
-def test_both_copies_of_api_md_list_the_same_errors():
-    assert error_table(read_api_md("docs")) == error_table(read_api_md("shared"))
 
 
 def test_codes_beyond_the_contract_are_documented_in_the_readme():
