@@ -21,7 +21,6 @@ from benchmarks.harness import markdown_table  # noqa: E402
 # name -> (exact queries or None, exact baseline queries or None, largest ratio)
 LIMITS = {
     "GET, TwoStepTokenAuthentication, no cache": (1, 1, 1.6),
-    "GET, TwoStepTokenAuthentication, no cache, the state in a query of its own": (2, 1, 2.5),
     "GET, TwoStepTokenAuthentication, ENFORCEMENT_CACHE on": (1, 1, 1.8),
     "TOTP code check (decrypt secret, parse URI, compare the window of 3 steps)": (0, 0, 4.0),
     "login/verify/ with a recovery code (user holds 10)": (None, None, 1.6),

@@ -75,7 +75,7 @@ def setup_users(users):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from drf_twostep.enforcement import invalidate, invalidate_all
+    from drf_twostep.enforcement import invalidate_all
     from drf_twostep.issuers import get_issuer
     from drf_twostep.models import TwoStepProfile
 
@@ -95,11 +95,10 @@ def setup_users(users):
         codes[username] = seed.enable_two_step(user)
     alice = User.objects.get(username=ALICE)
     profile = TwoStepProfile.objects.get(user=alice)
-    token = get_issuer().issue(None, alice, verified=True, profile=profile)
+    token = get_issuer().issue(None, alice, verified=True, profile=profile)["token"]
     profile.save()
     # Enforcement states cached by an earlier run (same pks, other database) are stale.
     invalidate_all()
-    invalidate(alice)
     print(json.dumps({"token": token, "codes": codes}))
 
 

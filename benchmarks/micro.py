@@ -362,21 +362,6 @@ class Scenarios:
                 check=lambda r: r.queries <= r.baseline_queries + 1 and r.ratio <= 1.10,
             )
         ]
-        # An adapter without get_organizations_of_user_pk: the state is a query of its own.
-        own_query = twostep_settings(ADAPTER="benchmarks.views.StateQueryAdapter")
-        with override_settings(DRF_TWOSTEP=own_query):
-            results.append(
-                self._measure(
-                    group,
-                    "GET, TwoStepTokenAuthentication, no cache, the state in a query of its own",
-                    baseline,
-                    enforced,
-                    plain,
-                    (15, 100),
-                    target="≤ +1 query",
-                    check=lambda r: r.queries <= r.baseline_queries + 1,
-                )
-            )
         if self.enforcement_cache:
             backend = settings.CACHES[self.enforcement_cache]["BACKEND"].rsplit(".", 1)[-1]
             cached = twostep_settings(ENFORCEMENT_CACHE=self.enforcement_cache)

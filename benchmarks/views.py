@@ -5,16 +5,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from drf_twostep.adapter import DefaultTwoStepAdapter
 from drf_twostep.authentication import TwoStepTokenAuthentication
-
-
-class StateQueryAdapter(DefaultTwoStepAdapter):
-    """The default adapter, but without organizations by pk, as a project's own adapter that
-    does not implement get_organizations_of_user_pk: the state is a query of its own."""
-
-    def get_organizations_of_user_pk(self, user_pk):
-        return None
 
 
 class TrivialView(APIView):

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import operator
+from dataclasses import dataclass
+from functools import reduce
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.core.mail import send_mail
+from django.db import models
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 
@@ -22,8 +27,47 @@ from .settings import twostep_settings
 logger = logging.getLogger("drf_twostep")
 
 
+@dataclass(frozen=True)
+class Membership:
+    """
+    A model that records who belongs to which organization: ``model`` (the class, or its
+    ``"app_label.ModelName"``), ``user`` and ``organization``, the names of its fields that
+    point at the user and at the organization. For example
+    ``Membership("clinics.Membership", user="user", organization="clinic")``.
+    """
+
+    model: type[models.Model] | str
+    user: str
+    organization: str
+
+    def get_model(self) -> type[models.Model]:
+        return apps.get_model(self.model) if isinstance(self.model, str) else self.model
+
+    def user_attname(self) -> str:
+        return self.get_model()._meta.get_field(self.user).attname
+
+    def organizations_of(self, user):
+        """The pks of the organizations of ``user`` (a user, a pk or an expression)."""
+        return (
+            self.get_model()._default_manager.filter(**{self.user: user}).values(self.organization)
+        )
+
+    def members_of(self, organization):
+        """The pks of the users who belong to ``organization``."""
+        return (
+            self.get_model()
+            ._default_manager.filter(**{self.organization: organization})
+            .values(self.user)
+        )
+
+
+def _any(conditions) -> Q:
+    return reduce(operator.or_, conditions)
+
+
 class DefaultTwoStepAdapter:
-    """Default hooks: naming, notifications, client metadata and the 2SV requirement."""
+    """Default hooks: naming, organizations and their members, client metadata, delivery and
+    notifications."""
 
     def get_issuer_name(self) -> str:
         """Name shown in authenticator apps and on the recovery-code PDF (never with ':')."""
@@ -59,55 +103,59 @@ class DefaultTwoStepAdapter:
 
     # -- organizations ----------------------------------------------------------------------
     # The defaults work for DRF_TWOSTEP["ORGANIZATION_MODEL"] = "auth.Group". A project with
-    # its own organization model overrides the first four.
+    # its own organization model overrides get_memberships() (and is_organization_admin()).
 
     def get_organization_model(self):
         return apps.get_model(twostep_settings.ORGANIZATION_MODEL)
 
-    def get_user_organizations(self, user):
-        """A queryset of the organizations ``user`` belongs to (used as a subquery)."""
-        model = self.get_organization_model()
-        if model._meta.label != "auth.Group":
-            raise NotImplementedError(
-                f"Override DefaultTwoStepAdapter.get_user_organizations() for {model._meta.label}."
-            )
-        return model.objects.filter(user=user)
-
-    def get_organizations_of_user_pk(self, user_pk):
+    def get_memberships(self) -> list[Membership]:
         """
-        Optional, for speed: what ``get_user_organizations`` selects, for the user whose pk
-        is ``user_pk``, an expression (an ``OuterRef``) rather than a user object; a
-        queryset of organizations or of their pks, which may filter on nothing else about
-        the user. With it, ``TwoStepTokenAuthentication`` reads the token and the 2SV state
-        in one query. Return None (the default when ``get_user_organizations`` is
-        overridden) and the state is a query of its own, one more per request.
+        The models that record who belongs to which organization, each as a ``Membership``
+        (the model or its label, the field to the user, the field to the organization). The
+        package derives the user's organizations and the organization's members from them,
+        and watches them: a membership saved, deleted, added or removed with the ORM is
+        enforced on the next request. Default: Django's user-group table for ``auth.Group``.
         """
-        model = self.get_organization_model()
-        if (
-            model._meta.label != "auth.Group"
-            or type(self).get_user_organizations is not DefaultTwoStepAdapter.get_user_organizations
-        ):
-            return None
+        if self.get_organization_model()._meta.label != "auth.Group":
+            return []
         from django.contrib.auth import get_user_model
 
-        # The user-group table alone: joining the group table too doubled the time
-        # PostgreSQL took to plan the state query.
-        groups = get_user_model()._meta.get_field("groups")
-        memberships = groups.remote_field.through
-        return memberships.objects.filter(**{groups.m2m_field_name(): user_pk}).values(
-            groups.m2m_reverse_field_name()
+        try:
+            groups = get_user_model()._meta.get_field("groups")
+        except FieldDoesNotExist:
+            return []  # a custom user model without groups
+        return [
+            Membership(
+                groups.remote_field.through,
+                user=groups.m2m_field_name(),
+                organization=groups.m2m_reverse_field_name(),
+            )
+        ]
+
+    def get_user_organizations(self, user):
+        """A queryset of the organizations ``user`` belongs to (from ``get_memberships``)."""
+        model = self.get_organization_model()
+        memberships = self.get_memberships()
+        if not memberships:
+            raise NotImplementedError(
+                f"Override DefaultTwoStepAdapter.get_memberships() for {model._meta.label}."
+            )
+        return model._default_manager.filter(
+            _any(Q(pk__in=m.organizations_of(user)) for m in memberships)
         )
 
     def get_organization_members(self, organization):
-        """A queryset of the users who belong to ``organization``."""
+        """A queryset of the users who belong to ``organization`` (from ``get_memberships``)."""
         from django.contrib.auth import get_user_model
 
-        if organization._meta.label != "auth.Group":
+        memberships = self.get_memberships()
+        if not memberships:
             raise NotImplementedError(
-                "Override DefaultTwoStepAdapter.get_organization_members() for "
-                f"{organization._meta.label}."
+                f"Override DefaultTwoStepAdapter.get_memberships() for {organization._meta.label}."
             )
-        return get_user_model().objects.filter(groups=organization)
+        return get_user_model()._default_manager.filter(
+            _any(Q(pk__in=m.members_of(organization)) for m in memberships)
+        )
 
     def is_organization_admin(self, user, organization) -> bool:
         """Who may change ``organization``'s policy and reset members: by default superusers
@@ -128,13 +176,6 @@ class DefaultTwoStepAdapter:
 
     def get_organization_name(self, organization) -> str:
         return str(getattr(organization, "name", None) or organization)
-
-    def invalidate_user(self, user) -> None:
-        """Call after changing a user's memberships outside the package, so enforcement sees
-        the change at once even with ENFORCEMENT_CACHE."""
-        from .enforcement import invalidate
-
-        invalidate(user)
 
     def get_client_ip(self, request) -> str | None:
         """The client's address for security events."""

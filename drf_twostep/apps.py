@@ -8,4 +8,7 @@ class TwoStepConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, schema  # noqa: F401  (registers checks and schema extensions)
+        from . import checks, enforcement, schema  # noqa: F401  (checks, schema extensions)
+
+        # Memberships and policies changed anywhere refresh the members' enforcement state.
+        enforcement.watch()

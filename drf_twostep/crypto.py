@@ -78,13 +78,6 @@ def _hash_keys(materials: tuple[bytes, ...]) -> tuple[bytes, ...]:
     return tuple(_derive(material, b"keyed-hash") for material in materials)
 
 
-def forget_keys():
-    """Drop cached keys (called when the settings change)."""
-    _cipher.cache_clear()
-    _newest.cache_clear()
-    _hash_keys.cache_clear()
-
-
 def encrypt(plaintext: str) -> str:
     return _cipher(tuple(_key_materials())).encrypt(plaintext.encode()).decode()
 

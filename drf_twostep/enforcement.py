@@ -1,286 +1,117 @@
 """
-What the authentication classes need to know about a user, in one query or one cache read.
+The enforcement state: what the authentication classes check on every request.
 
-``get_state(user)`` answers: is 2SV on, which credential passed the second step, and from
-when (if ever) an organization's requirement that the user's active methods do not satisfy
-applies. Services call ``invalidate(user)`` after changing methods or the profile, and
-``invalidate_all()`` after changing a policy.
+A user's state is three columns of their ``TwoStepProfile``: ``enabled``, the marker of the
+credential that passed the second step, and ``setup_required_from``, from when an
+organization's requirement that their active methods do not meet applies. The flows keep it
+current: ``refresh(user)`` after the user's methods or memberships change,
+``refresh_members(organization)`` after a policy changes, ``refresh_all()`` as the safety net
+of ``twostep_refresh``. Memberships saved, deleted, added or removed with the ORM are seen by
+receivers on the models the adapter names (``get_memberships``), and policies by receivers on
+``OrganizationPolicy``. The authentication classes read the row with the credential
+(``select_related``), else from ``ENFORCEMENT_CACHE``, else by primary key.
 """
 
 from __future__ import annotations
 
-import re
+import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
-from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections, router
-from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
-from django.db.models.expressions import RawSQL
+from django.core.signals import setting_changed
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Model,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Concat, StrIndex
 from django.db.models.query import QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from .adapter import get_adapter
 from .constants import MethodStatus
 from .models import OrganizationPolicy, TwoStepMethod, TwoStepProfile
-from .settings import twostep_settings
+from .settings import SETTINGS_NAME, twostep_settings
+
+logger = logging.getLogger("drf_twostep")
 
 _STATE_KEY = "drf_twostep:state:%s"
 _GENERATION_KEY = "drf_twostep:policy-generation"
+# Users refreshed per statement when a policy changes or everything is refreshed.
+REFRESH_BATCH_SIZE = 1000
+# Seconds between two warnings that ENFORCEMENT_CACHE fails (the state is then read from
+# the database).
+CACHE_WARNING_INTERVAL = 60
 
 
 @dataclass(frozen=True)
 class EnforcementState:
     enabled: bool
     verified_credential: str
-    # When a requirement the user does not meet starts to apply (None: nothing unmet).
-    unmet_from: datetime | None
+    # From when a requirement the user does not meet applies (None: nothing unmet).
+    setup_required_from: datetime | None
+    # When the user last passed a second step (the sign-in or a re-verification).
+    last_verified_at: datetime | None = None
+
+    @classmethod
+    def of(cls, profile: TwoStepProfile | None) -> EnforcementState:
+        if profile is None:
+            return NO_PROFILE
+        return cls(
+            profile.enabled,
+            profile.verified_credential,
+            profile.setup_required_from,
+            profile.last_verified_at,
+        )
 
     def setup_required(self, now=None) -> bool:
-        return self.unmet_from is not None and self.unmet_from <= (now or timezone.now())
-
-
-def _unmet_policies(user, *, organizations=None, method_user=None):
-    """Required policies of the user's organizations that no active method of theirs satisfies.
-    ``organizations`` and ``method_user`` stand in for the adapter's queryset and the user's
-    pk (the compiled state query passes placeholders)."""
-    allowed_here = ExpressionWrapper(OuterRef("allowed_kinds"), output_field=CharField())
-    # allowed_kinds is "" (any kind) or ",kind,kind,". The position of ",kind," is found with
-    # StrIndex rather than a LIKE, whose escaping of the kind made PostgreSQL plan the state
-    # query for longer than it ran.
-    satisfying = (
-        TwoStepMethod.objects.filter(
-            user=user.pk if method_user is None else method_user,
-            status=MethodStatus.ACTIVE.value,
+        return self.setup_required_from is not None and self.setup_required_from <= (
+            now or timezone.now()
         )
-        .annotate(
-            allowed=allowed_here,
-            position=StrIndex(allowed_here, Concat(Value(","), F("kind"), Value(","))),
-        )
-        .filter(Q(allowed="") | Q(position__gt=0))
-    )
-    if organizations is None:
-        organizations = get_adapter().get_user_organizations(user)
-    return (
-        OrganizationPolicy.objects.filter(required=True, organization__in=organizations)
-        .annotate(met=Exists(satisfying))
-        .filter(met=False)
-    )
 
 
-def _state_queryset(user, **placeholders):
-    unmet_from = (
-        _unmet_policies(user, **placeholders).order_by("enforced_from").values("enforced_from")
-    )
-    return (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .annotate(unmet_from=Subquery(unmet_from[:1]))
-        .values_list("two_step__enabled", "two_step__verified_credential", "unmet_from")
-    )
+NO_PROFILE = EnforcementState(False, "", None)
 
 
-# Compiling the state query through the ORM costs many times what running it does (its
-# nested subqueries are resolved and compiled anew each time), on every request. So its SQL
-# is compiled once per database alias, with a placeholder where the user's organizations go;
-# per request only the adapter's queryset of organizations is compiled (it may depend on
-# anything about the user) and put in its place.
-_ORGANIZATIONS = "drf_twostep_organizations_placeholder"
-_PLACEHOLDER = re.compile(r"%%|%s")
-# alias -> (SQL before the organizations, SQL after them, the parameters before them, those
-# after them but the user's pk), or None when the compiled SQL is not of that shape (then the
-# ORM builds the query each time).
-_compiled: dict[str, tuple[str, str, tuple, tuple] | None] = {}
+# -- read ---------------------------------------------------------------------------------
 
 
-def _count_placeholders(sql) -> int:
-    return sum(1 for token in _PLACEHOLDER.findall(sql) if token == "%s")
+def _profile_relation():
+    return get_user_model()._meta.get_field("two_step")
 
 
-def _prepared_pk(pk, connection):
-    field = get_user_model()._meta.pk
-    return field.get_db_prep_value(field.get_prep_value(pk), connection, prepared=True)
-
-
-def _compile(user, alias):
-    query = _state_queryset(
-        user,
-        organizations=RawSQL(_ORGANIZATIONS, ()),
-        method_user=OuterRef(OuterRef("pk")),
-    ).query
-    sql, params = query.get_compiler(using=alias).as_sql()
-    before, found, after = sql.partition(_ORGANIZATIONS)
-    count = _count_placeholders(before)
-    # The user's pk must be the last parameter (the outer WHERE), after the organizations.
-    if (
-        not found
-        or _ORGANIZATIONS in after
-        or count + _count_placeholders(after) != len(params)
-        or count == len(params)
-        or params[-1] != _prepared_pk(user.pk, connections[alias])
-    ):
-        return None
-    return before, after, tuple(params[:count]), tuple(params[count:-1])
-
-
-def _organizations_sql(adapter, user, alias):
-    """The SQL and parameters of the user's organizations (what ``organization__in`` selects),
-    or None when the adapter's queryset cannot be compiled on its own."""
-    organizations = adapter.get_user_organizations(user)
-    if (
-        not isinstance(organizations, QuerySet)
-        or organizations.db != alias
-        or organizations.query.is_sliced
-        or organizations.query.has_select_fields
-    ):
-        return None
-    # What organization__in=<queryset> selects: the column the policy's foreign key targets.
-    target = OrganizationPolicy._meta.get_field("organization").target_field.name
-    try:
-        return organizations.order_by().values(target).query.get_compiler(using=alias).as_sql()
-    except (EmptyResultSet, FullResultSet):
-        return None
-
-
-# (alias, adapter class, organization model) -> SQL of the organizations of a user by pk
-# (``get_organizations_of_user_pk``), whose one parameter is the pk; None when the adapter
-# gives none or it is not of that shape.
-_organizations_by_pk: dict[tuple, str | None] = {}
-
-
-def _organizations_by_pk_sql(adapter, user, alias, pk):
-    """Like ``_organizations_sql`` for an adapter that gives the organizations of a user by
-    pk alone: compiled once per alias, adapter and model. None when it cannot be used."""
-    key = (alias, type(adapter), twostep_settings.ORGANIZATION_MODEL)
-    if key not in _organizations_by_pk:
-        organizations = adapter.get_organizations_of_user_pk(user.pk)
-        compiled = None
-        if isinstance(organizations, QuerySet) and organizations.db == alias:
-            try:
-                compiled = organizations.query.get_compiler(using=alias).as_sql()
-            except (EmptyResultSet, FullResultSet):
-                pass
-        _organizations_by_pk[key] = (
-            compiled[0] if compiled is not None and tuple(compiled[1]) == (pk,) else None
-        )
-    sql = _organizations_by_pk[key]
-    return None if sql is None else (sql, (pk,))
-
-
-def _compiled_state_row(user):
-    """The state row through the compiled SQL; ``False`` when it cannot be used."""
-    alias = router.db_for_read(get_user_model())
-    if alias not in _compiled:
-        _compiled[alias] = _compile(user, alias)
-    if _compiled[alias] is None:
-        return False
-    before, after, params_before, params_after = _compiled[alias]
-    connection = connections[alias]
-    pk = _prepared_pk(user.pk, connection)
-    adapter = get_adapter()
-    organizations = _organizations_by_pk_sql(adapter, user, alias, pk)
-    if organizations is None:
-        organizations = _organizations_sql(adapter, user, alias)
-    if organizations is None:
-        return False
-    organizations_sql, organizations_params = organizations
-    with connection.cursor() as cursor:
-        cursor.execute(
-            before + organizations_sql + after,
-            (
-                *params_before,
-                *organizations_params,
-                *params_after,
-                pk,
-            ),
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    enabled, marker, unmet = row
-    return enabled, marker, _aware(unmet, connection)
-
-
-def _aware(value, connection):
-    """A datetime from a raw row as the ORM returns it (aware when USE_TZ)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and settings.USE_TZ and timezone.is_naive(value):
-        value = timezone.make_aware(value, connection.timezone)
-    return value
-
-
-# -- the state with the credential's own query ---------------------------------------------
-
-
-def state_annotation_key():
+def get_state(user) -> EnforcementState:
     """
-    Whether ``state_annotations`` can be used, as a key for what it builds (None: it
-    cannot). Not when an ``ENFORCEMENT_CACHE`` is set (the state comes from it), nor when
-    the adapter cannot give the organizations of a user by pk alone
-    (``get_organizations_of_user_pk``).
+    The state of ``user``: from the profile loaded with it (``select_related("two_step")``,
+    no query), else from ``ENFORCEMENT_CACHE``, else from the database (one query). A
+    failing cache is skipped: the state then comes from the database.
     """
-    if twostep_settings.ENFORCEMENT_CACHE:
-        return None
-    key = (type(get_adapter()), twostep_settings.ORGANIZATION_MODEL)
-    if key not in _annotatable:
-        _annotatable[key] = get_adapter().get_organizations_of_user_pk(OuterRef("pk")) is not None
-    return key if _annotatable[key] else None
-
-
-# (adapter class, organization model) -> whether the adapter gives organizations by pk.
-_annotatable: dict[tuple, bool] = {}
-
-
-def state_annotations(user_field: str) -> dict:
-    """
-    Annotations that give each row of a queryset whose model has a foreign key
-    ``user_field`` to the user (a token, say) that user's state, so that the credential and
-    the state come in one query (when ``state_annotation_key`` allows).
-    """
-    # The policy subquery is one level down, and the two below it are one level further.
-    user = OuterRef(OuterRef(user_field))
-    organizations = get_adapter().get_organizations_of_user_pk(user)
-    unmet_from = (
-        _unmet_policies(None, organizations=organizations, method_user=user)
-        .order_by("enforced_from")
-        .values("enforced_from")
-    )
-    profile = TwoStepProfile.objects.filter(user=OuterRef(user_field))
-    return {
-        "_twostep_enabled": Subquery(profile.values("enabled")[:1]),
-        "_twostep_marker": Subquery(profile.values("verified_credential")[:1]),
-        "_twostep_unmet_from": Subquery(unmet_from[:1]),
-    }
-
-
-def attach_annotated_state(instance, user) -> EnforcementState:
-    """The state from the values of ``state_annotations`` on ``instance``, kept on ``user``
-    for ``get_state``."""
-    state = EnforcementState(
-        bool(instance._twostep_enabled),
-        instance._twostep_marker or "",
-        _aware(instance._twostep_unmet_from, connections[instance._state.db]),
-    )
-    user._twostep_state = state
+    state = user.__dict__.get("_twostep_state")
+    if state is not None:
+        return state
+    relation = _profile_relation()
+    if relation.is_cached(user):
+        state = EnforcementState.of(relation.get_cached_value(user))
+    else:
+        state = _cached_state(user)
+    user.__dict__["_twostep_state"] = state
     return state
 
 
-def compute_state(user) -> EnforcementState:
-    """The state from the database: one query."""
-    row = _compiled_state_row(user)
-    if row is False:
-        row = _state_queryset(user).first()
-    if row is None:
-        return EnforcementState(False, "", None)
-    enabled, marker, unmet = row
-    return EnforcementState(bool(enabled), marker or "", unmet)
+def _load(user) -> EnforcementState:
+    return EnforcementState.of(TwoStepProfile.objects.filter(user=user.pk).first())
 
 
 def _cache():
@@ -288,43 +119,70 @@ def _cache():
     return caches[alias] if alias else None
 
 
-def get_state(user) -> EnforcementState:
-    """The state, from the shared cache when one is configured, else from the database."""
-    cached = getattr(user, "_twostep_state", None)
-    if cached is not None:
-        return cached
+def _cached_state(user) -> EnforcementState:
     cache = _cache()
     if cache is None:
-        state = compute_state(user)
-    else:
-        key = _STATE_KEY % user.pk
+        return _load(user)
+    key = _STATE_KEY % user.pk
+    try:
         found = cache.get_many([key, _GENERATION_KEY])
-        generation = found.get(_GENERATION_KEY, 0)
-        entry = found.get(key)
-        if entry is not None and entry[0] == generation:
-            state = entry[1]
-        else:
-            state = compute_state(user)
-            cache.set(key, (generation, state), twostep_settings.ENFORCEMENT_CACHE_TIMEOUT)
-    user._twostep_state = state
+    except Exception as exc:  # noqa: BLE001 - any cache failure: the database decides
+        _cache_failed(exc)
+        return _load(user)
+    generation = found.get(_GENERATION_KEY, 0)
+    entry = found.get(key)
+    if entry is not None and entry[0] == generation:
+        return entry[1]
+    state = _load(user)
+    try:
+        cache.set(key, (generation, state), twostep_settings.ENFORCEMENT_CACHE_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001
+        _cache_failed(exc)
     return state
 
 
+_last_cache_warning = 0.0
+
+
+def _cache_failed(exc) -> None:
+    """Log a failing ENFORCEMENT_CACHE, at most once per CACHE_WARNING_INTERVAL."""
+    global _last_cache_warning
+    now = time.monotonic()
+    if now - _last_cache_warning >= CACHE_WARNING_INTERVAL:
+        _last_cache_warning = now
+        logger.warning(
+            "drf_twostep: ENFORCEMENT_CACHE failed (%s: %s); reading the state from the "
+            "database until it answers again",
+            exc.__class__.__name__,
+            exc,
+        )
+
+
 def invalidate(user) -> None:
-    """Forget the cached state of ``user`` (their methods or profile changed)."""
+    """Forget what is known of the state of ``user`` beyond their profile row: what the
+    request holds and the cached copy."""
     user.__dict__.pop("_twostep_state", None)
+    relation = _profile_relation()
+    if relation.is_cached(user):
+        relation.delete_cached_value(user)
     cache = _cache()
     if cache is not None:
-        cache.delete(_STATE_KEY % user.pk)
+        try:
+            cache.delete(_STATE_KEY % user.pk)
+        except Exception as exc:  # noqa: BLE001
+            _cache_failed(exc)
 
 
 def invalidate_all() -> None:
-    """Forget every cached state (a policy changed): bump the generation they carry."""
+    """Forget every cached state: bump the generation they carry."""
     cache = _cache()
     if cache is None:
         return
-    cache.add(_GENERATION_KEY, 0, None)
-    cache.incr(_GENERATION_KEY)
+    try:
+        cache.add(_GENERATION_KEY, 0, None)
+        cache.incr(_GENERATION_KEY)
+    except Exception as exc:  # noqa: BLE001
+        _cache_failed(exc)
 
 
 # When the staff requirement (REQUIRED_FOR_STAFF) applies from: always.
@@ -343,6 +201,56 @@ def required_as_staff(user) -> bool:
 def must_set_up(user, state: EnforcementState, now=None) -> bool:
     """Whether ``user`` may reach only the setup endpoints now."""
     return state.setup_required(now) or (not state.enabled and required_as_staff(user))
+
+
+# -- the requirement ----------------------------------------------------------------------
+
+
+def _membership(user) -> Q:
+    """Policies of the organizations ``user`` belongs to. ``user`` is a user, or for a
+    batch an expression (``OuterRef``) when the adapter names its memberships."""
+    adapter = get_adapter()
+    memberships = adapter.get_memberships()
+    if not memberships:
+        return Q(organization__in=adapter.get_user_organizations(user))
+    condition = Q(organization__in=memberships[0].organizations_of(user))
+    for membership in memberships[1:]:
+        condition |= Q(organization__in=membership.organizations_of(user))
+    return condition
+
+
+def _unmet_policies(user, method_user=None):
+    """Required policies of the user's organizations that no active method of theirs
+    satisfies. For a batch, ``user`` and ``method_user`` are expressions."""
+    allowed_here = ExpressionWrapper(OuterRef("allowed_kinds"), output_field=CharField())
+    # allowed_kinds is "" (any kind) or ",kind,kind,".
+    satisfying = (
+        TwoStepMethod.objects.filter(
+            user=user.pk if method_user is None else method_user,
+            status=MethodStatus.ACTIVE.value,
+        )
+        .annotate(
+            allowed=allowed_here,
+            position=StrIndex(allowed_here, Concat(Value(","), F("kind"), Value(","))),
+        )
+        .filter(Q(allowed="") | Q(position__gt=0))
+    )
+    return (
+        OrganizationPolicy.objects.filter(_membership(user), required=True)
+        .annotate(met=Exists(satisfying))
+        .filter(met=False)
+    )
+
+
+def unmet_from(user) -> datetime | None:
+    """From when a requirement of the user's organizations that their active methods do not
+    meet applies (None: every requirement is met). Computed, not read from the row."""
+    return (
+        _unmet_policies(user)
+        .order_by("enforced_from")
+        .values_list("enforced_from", flat=True)
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -371,17 +279,14 @@ class Requirement:
 def get_requirement(user) -> Requirement:
     """The user's organizations' policies, combined strictest-first. Two queries."""
     policies = list(
-        OrganizationPolicy.objects.filter(
-            organization__in=get_adapter().get_user_organizations(user)
-        ).select_related("organization")
+        OrganizationPolicy.objects.filter(_membership(user)).select_related("organization")
     )
     allowed = None
     for policy in policies:
         if policy.allowed_kinds:
             kinds = frozenset(policy.allowed_methods)
             allowed = kinds if allowed is None else allowed & kinds
-    unmet = _unmet_policies(user).order_by("enforced_from").values_list("enforced_from", flat=True)
-    unmet_from = unmet.first() if any(p.required for p in policies) else None
+    unmet = unmet_from(user) if any(p.required for p in policies) else None
     as_staff = required_as_staff(user)
     if (
         as_staff
@@ -389,10 +294,240 @@ def get_requirement(user) -> Requirement:
             user=user.pk, status=MethodStatus.ACTIVE.value
         ).exists()
     ):
-        unmet_from = ALWAYS
+        unmet = ALWAYS
     return Requirement(
         required_by=[p for p in policies if p.required],
-        unmet_from=unmet_from,
+        unmet_from=unmet,
         allowed_kinds=allowed,
         as_staff=as_staff,
     )
+
+
+# -- write --------------------------------------------------------------------------------
+
+
+def refresh(user) -> datetime | None:
+    """
+    Write on the profile of ``user`` from when a requirement they do not meet applies
+    (creating the profile when one starts to). Call it after changing memberships in a way
+    that sends no signal (``bulk_create``, ``update()``, raw SQL); the package calls it
+    after every change of methods, memberships and policies. Returns the value written.
+    """
+    value = unmet_from(user)
+    if not TwoStepProfile.objects.filter(user=user.pk).update(setup_required_from=value):
+        if value is not None:
+            try:
+                with transaction.atomic():
+                    TwoStepProfile.objects.create(user_id=user.pk, setup_required_from=value)
+            except IntegrityError:  # created meanwhile by a concurrent flow
+                TwoStepProfile.objects.filter(user=user.pk).update(setup_required_from=value)
+    invalidate(user)
+    transaction.on_commit(lambda: invalidate(user))
+    return value
+
+
+def _unmet_subquery(user_column: str):
+    """``unmet_from`` of the user whose pk is the outer query's ``user_column``."""
+    user = OuterRef(OuterRef(user_column))
+    return Subquery(
+        _unmet_policies(user, method_user=user)
+        .order_by("enforced_from")
+        .values("enforced_from")[:1]
+    )
+
+
+def refresh_users(pks) -> None:
+    """``refresh`` for the users whose pks are listed, in statements of REFRESH_BATCH_SIZE
+    users when the adapter names its memberships (else one user at a time)."""
+    pks = list(pks)
+    if not get_adapter().get_memberships():
+        for user in get_user_model()._default_manager.filter(pk__in=pks):
+            refresh(user)
+        return
+    for start in range(0, len(pks), REFRESH_BATCH_SIZE):
+        batch = pks[start : start + REFRESH_BATCH_SIZE]
+        missing = (
+            get_user_model()
+            ._default_manager.filter(pk__in=batch, two_step__isnull=True)
+            .annotate(unmet=_unmet_subquery("pk"))
+            .filter(unmet__isnull=False)
+            .values_list("pk", "unmet")
+        )
+        TwoStepProfile.objects.bulk_create(
+            [TwoStepProfile(user_id=pk, setup_required_from=unmet) for pk, unmet in missing],
+            ignore_conflicts=True,
+        )
+        TwoStepProfile.objects.filter(user_id__in=batch).update(
+            setup_required_from=_unmet_subquery("user_id")
+        )
+    _all_changed()
+
+
+def refresh_members(organization) -> None:
+    """``refresh`` for every member of ``organization``, a batch at a time."""
+    members = (
+        get_adapter()
+        .get_organization_members(organization)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    last = None
+    while True:
+        batch = list(
+            (members if last is None else members.filter(pk__gt=last))[:REFRESH_BATCH_SIZE]
+        )
+        if not batch:
+            break
+        refresh_users(batch)
+        last = batch[-1]
+    _all_changed()
+
+
+def refresh_all() -> int:
+    """``refresh`` for every user who has a requirement or had one (the safety net of
+    ``twostep_refresh`` and ``twostep_cleanup``): members of organizations whose policy is
+    required, and users whose profile records one. Returns the number of users refreshed."""
+    adapter = get_adapter()
+    required = OrganizationPolicy.objects.filter(required=True).select_related("organization")
+    pks = set(
+        TwoStepProfile.objects.filter(setup_required_from__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    for policy in required.iterator():
+        pks.update(
+            adapter.get_organization_members(policy.organization).values_list("pk", flat=True)
+        )
+    refresh_users(sorted(pks))
+    return len(pks)
+
+
+def _all_changed() -> None:
+    invalidate_all()
+    transaction.on_commit(invalidate_all)
+
+
+# -- receivers ----------------------------------------------------------------------------
+# Memberships and policies changed with the ORM, wherever it happens (the admin, the
+# project's code, fixtures), refresh the rows of the users they concern.
+
+
+def _user_pk(instance, membership) -> object:
+    return getattr(instance, membership.user_attname(), None)
+
+
+def _membership_of(sender):
+    for membership in get_adapter().get_memberships():
+        if membership.get_model() is sender:
+            return membership
+    return None
+
+
+def _membership_saving(sender, instance, raw=False, **kwargs):
+    """Remember the user a membership belonged to before this save (it may move)."""
+    membership = _membership_of(sender)
+    if membership is None or raw or instance.pk is None:
+        return
+    instance._twostep_previous_user = (
+        sender._default_manager.filter(pk=instance.pk)
+        .values_list(membership.user_attname(), flat=True)
+        .first()
+    )
+
+
+def _membership_saved(sender, instance, raw=False, **kwargs):
+    membership = _membership_of(sender)
+    if membership is None or raw:
+        return
+    pks = {_user_pk(instance, membership), instance.__dict__.pop("_twostep_previous_user", None)}
+    refresh_users(pk for pk in pks if pk is not None)
+
+
+def _membership_deleted(sender, instance, origin=None, **kwargs):
+    membership = _membership_of(sender)
+    if membership is None or _user_pk(instance, membership) is None or _deleting_users(origin):
+        return
+    refresh_users([_user_pk(instance, membership)])
+
+
+def _deleting_users(origin) -> bool:
+    """Whether the delete that cascaded here deletes users (whose rows need no refresh)."""
+    model = origin.model if isinstance(origin, QuerySet) else type(origin)
+    return issubclass(model, get_user_model())
+
+
+def _memberships_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    """``add()``, ``remove()`` and ``clear()`` on a many-to-many relation through a
+    membership model (``user.groups``, ``group.user_set``)."""
+    membership = _membership_of(sender)
+    if membership is None:
+        return
+    if isinstance(instance, get_user_model()):
+        if action in ("post_add", "post_remove", "post_clear"):
+            refresh_users([instance.pk])
+    elif action == "pre_clear":
+        # Which users leave the organization is known only before the clear.
+        instance._twostep_cleared = list(
+            membership.members_of(instance).values_list(membership.user, flat=True)
+        )
+    elif action == "post_clear":
+        refresh_users(instance.__dict__.pop("_twostep_cleared", []))
+    elif action in ("post_add", "post_remove"):
+        refresh_users(pk_set or ())
+
+
+def _policy_deleting(sender, instance, **kwargs):
+    instance._twostep_members = list(
+        get_adapter().get_organization_members(instance.organization).values_list("pk", flat=True)
+    )
+
+
+def _policy_deleted(sender, instance, **kwargs):
+    refresh_users(instance.__dict__.pop("_twostep_members", []))
+
+
+def _policy_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        refresh_members(instance.organization)
+
+
+_RECEIVERS = (
+    (pre_save, _membership_saving),
+    (post_save, _membership_saved),
+    (post_delete, _membership_deleted),
+    (m2m_changed, _memberships_changed),
+)
+# The membership models the receivers are connected to.
+_watched: list[type[Model]] = []
+
+
+def watch() -> None:
+    """Connect the receivers to the policy model and to the adapter's membership models (at
+    start-up, and again when ``DRF_TWOSTEP`` changes)."""
+    while _watched:
+        model = _watched.pop()
+        for signal, receiver in _RECEIVERS:
+            signal.disconnect(receiver, sender=model)
+    try:
+        memberships = get_adapter().get_memberships()
+    except Exception:  # noqa: BLE001 - a broken adapter is reported by the system checks
+        memberships = []
+    for membership in memberships:
+        model = membership.get_model()
+        for signal, receiver in _RECEIVERS:
+            # Django sends no save or delete signals for the table of a many-to-many field
+            # (user.groups): only m2m_changed.
+            if signal is m2m_changed or not model._meta.auto_created:
+                signal.connect(receiver, sender=model)
+        _watched.append(model)
+    post_save.connect(_policy_saved, sender=OrganizationPolicy)
+    pre_delete.connect(_policy_deleting, sender=OrganizationPolicy)
+    post_delete.connect(_policy_deleted, sender=OrganizationPolicy)
+
+
+def _settings_changed(*, setting, **kwargs):
+    if setting == SETTINGS_NAME:
+        watch()
+
+
+setting_changed.connect(_settings_changed)

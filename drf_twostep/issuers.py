@@ -10,6 +10,7 @@ Simple JWT and knox packages are imported only when their issuer is used.
 from __future__ import annotations
 
 import secrets
+from importlib import import_module
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from .constants import SESSION_VERIFIED_KEY
 from .crypto import keyed_digest, matches_keyed_digest
+from .models import TwoStepSession
 from .settings import twostep_settings
 
 # RFC 8176 authentication method references recorded in the ``amr`` claim of a JWT: the
@@ -29,13 +31,9 @@ _BLACKLIST_APP = "rest_framework_simplejwt.token_blacklist"
 
 class BaseIssuer:
     """
-    Issue and revoke credentials for a user.
+    Issue, check and revoke the credentials a completed login hands out.
 
-    ``issue()`` returns the value put in the response's ``token`` field; ``verified`` says
-    whether the user passed the second step, and ``profile`` (a ``TwoStepProfile`` or None)
-    is where a marker of a verified credential may be kept for enforcement.
-    ``issue_credential()`` returns every field the credential adds to the response (``token``
-    and, for some issuers, more, such as Simple JWT's ``refresh``).
+    Subclasses implement ``issue()``, ``is_verified()``, ``revoke()`` and ``revoke_all()``.
     """
 
     # Import string of the authentication class that enforces 2SV on this issuer's
@@ -45,12 +43,20 @@ class BaseIssuer:
     # django.contrib.auth.login() does); else the flows send it.
     sends_user_logged_in = False
 
-    def issue(self, request, user, *, verified, profile=None):
+    def issue(self, request, user, *, verified, profile=None) -> dict:
+        """
+        A new credential for ``user``, as the response fields it adds: ``token`` and, for
+        some issuers, more (Simple JWT's ``refresh``, knox's ``expiry``). ``verified`` says
+        whether the user passed the second step; ``profile`` (their locked
+        ``TwoStepProfile``, or None) is where a marker of a verified credential may be kept,
+        and the caller saves it.
+        """
         raise NotImplementedError
 
-    def issue_credential(self, request, user, *, verified, profile=None) -> dict:
-        """The response fields of a new credential: ``{"token": issue(...)}`` by default."""
-        return {"token": self.issue(request, user, verified=verified, profile=profile)}
+    def is_verified(self, request, auth, state) -> bool:
+        """Whether ``auth`` (``request.auth`` as this issuer's authentication class sets it)
+        passed the second step; ``state`` is the user's ``EnforcementState``."""
+        raise NotImplementedError
 
     def revoke(self, request) -> None:
         """Revoke the credential used for ``request`` (logout)."""
@@ -106,13 +112,11 @@ class AuthTokenIssuer(_StoredTokenIssuer):
         token, _ = self.get_model().objects.get_or_create(user=user)
         if verified and profile is not None:
             profile.verified_credential = keyed_digest(token.key)
-        return token.key
+        return {"token": token.key}
 
-    @staticmethod
-    def is_verified(token, state) -> bool:
-        """``state`` carries ``verified_credential`` (a TwoStepProfile or an EnforcementState)."""
+    def is_verified(self, request, auth, state):
         marker = state.verified_credential
-        return bool(marker) and matches_keyed_digest(token.key, marker)
+        return bool(marker) and matches_keyed_digest(auth.key, marker)
 
 
 class SimpleJWTIssuer(BaseIssuer):
@@ -136,9 +140,6 @@ class SimpleJWTIssuer(BaseIssuer):
     authentication_class = "drf_twostep.authentication.TwoStepJWTAuthentication"
 
     def issue(self, request, user, *, verified, profile=None):
-        return self.issue_credential(request, user, verified=verified, profile=profile)["token"]
-
-    def issue_credential(self, request, user, *, verified, profile=None):
         from rest_framework_simplejwt.settings import api_settings
         from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -159,10 +160,9 @@ class SimpleJWTIssuer(BaseIssuer):
     def blacklist_installed() -> bool:
         return apps.is_installed(_BLACKLIST_APP)
 
-    @staticmethod
-    def is_verified(token) -> bool:
-        """Whether the validated token ``token`` records the second step in ``amr``."""
-        amr = token.get("amr")
+    def is_verified(self, request, auth, state):
+        """Whether the validated token records the second step in its ``amr`` claim."""
+        amr = auth.get("amr")
         return isinstance(amr, list) and AMR_SECOND_STEP in amr
 
     def revoke(self, request):
@@ -225,9 +225,6 @@ class KnoxIssuer(_StoredTokenIssuer):
         return get_token_model()
 
     def issue(self, request, user, *, verified, profile=None):
-        return self.issue_credential(request, user, verified=verified, profile=profile)["token"]
-
-    def issue_credential(self, request, user, *, verified, profile=None):
         from knox.crypto import hash_token
         from knox.settings import CONSTANTS, knox_settings
 
@@ -253,13 +250,17 @@ class KnoxIssuer(_StoredTokenIssuer):
     def _tag(cls, value: str) -> str:
         return keyed_digest("knox:" + value)[: cls.TAG_LENGTH]
 
-    @classmethod
-    def is_verified(cls, token: str) -> bool:
-        """Whether the raw token ``token`` was issued after the second step."""
-        if len(token) <= cls.TAG_LENGTH:
+    def is_verified(self, request, auth, state):
+        """Whether the token the request presented (knox keeps only a digest) ends in a valid
+        tag, so was issued after the second step."""
+        from rest_framework.authentication import get_authorization_header
+
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or len(parts[1]) <= self.TAG_LENGTH:
             return False
-        body, tag = token[: -cls.TAG_LENGTH], token[-cls.TAG_LENGTH :]
-        return matches_keyed_digest("knox:" + body, tag, cls.TAG_LENGTH)
+        token = parts[1].decode(errors="replace")
+        body, tag = token[: -self.TAG_LENGTH], token[-self.TAG_LENGTH :]
+        return matches_keyed_digest("knox:" + body, tag, self.TAG_LENGTH)
 
     @classmethod
     def check(cls):
@@ -281,9 +282,9 @@ class SessionIssuer(BaseIssuer):
     The requests that log a session in (``login/``, ``login/verify/`` and the confirmation
     that turns 2SV on) must pass Django's CSRF check, as DRF's ``SessionAuthentication``
     requires of authenticated requests: send the ``csrftoken`` cookie's value in the
-    ``X-CSRFToken`` header. Logout ends the session. Turning 2SV on and a reset end the
-    user's other sessions when sessions are kept in the database (the ``db`` and
-    ``cached_db`` engines); other engines cannot list a user's sessions (docs/issuers.md).
+    ``X-CSRFToken`` header. Logout ends the session. The sessions it signs in are recorded
+    (``TwoStepSession``), so turning 2SV on and a reset end the user's other sessions with
+    any server-side session engine (not signed cookies), without reading other sessions.
     """
 
     authentication_class = "drf_twostep.authentication.TwoStepSessionAuthentication"
@@ -309,27 +310,34 @@ class SessionIssuer(BaseIssuer):
             django_login(django_request, user, backend=backend)
         if verified:
             mark_session_verified(request)
-        return None
+        _track(session, user)
+        return {"token": None}
+
+    def is_verified(self, request, auth, state):
+        session = getattr(getattr(request, "_request", request), "session", None)
+        return bool(session is not None and session.get(SESSION_VERIFIED_KEY) is True)
 
     def revoke(self, request):
         from django.contrib.auth import logout as django_logout
 
-        django_logout(getattr(request, "_request", request))
+        django_request = getattr(request, "_request", request)
+        key = django_request.session.session_key
+        django_logout(django_request)
+        if key:
+            TwoStepSession.objects.filter(session_key=key).delete()
 
     def revoke_all(self, user):
-        from importlib import import_module
-
-        from django.conf import settings
-        from django.contrib.auth import SESSION_KEY
-
-        store = import_module(settings.SESSION_ENGINE).SessionStore
-        if not hasattr(store, "get_model_class"):
-            return  # cache, file and cookie sessions cannot be listed per user
-        user_key = str(user._meta.pk.value_to_string(user))
-        sessions = store.get_model_class().objects.filter(expire_date__gt=timezone.now())
-        for session in sessions.iterator():
-            if str(session.get_decoded().get(SESSION_KEY)) == user_key:
-                store(session.session_key).delete()
+        store = _session_store()
+        tracked = TwoStepSession.objects.filter(user=user)
+        if _database_sessions(store):
+            # One indexed delete, whatever the number of sessions.
+            store.get_model_class().objects.filter(
+                session_key__in=tracked.values("session_key")
+            ).delete()
+        else:
+            for key in tracked.values_list("session_key", flat=True):
+                store(key).delete()
+        tracked.delete()
 
     @classmethod
     def check(cls):
@@ -338,13 +346,40 @@ class SessionIssuer(BaseIssuer):
         return []
 
 
+def _session_store():
+    from django.conf import settings
+
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def _database_sessions(store) -> bool:
+    """Sessions kept in the database alone (Django's ``db`` engine or a subclass)."""
+    from django.contrib.sessions.backends.cached_db import SessionStore as CachedDb
+    from django.contrib.sessions.backends.db import SessionStore as Db
+
+    return issubclass(store, Db) and not issubclass(store, CachedDb)
+
+
+def _track(session, user) -> None:
+    """Record that ``session`` (now under its current key) is signed in as ``user``."""
+    if session.session_key is None:
+        session.save()
+    TwoStepSession.objects.update_or_create(
+        session_key=session.session_key, defaults={"user_id": user.pk}
+    )
+
+
 def get_issuer() -> BaseIssuer:
     return twostep_settings.TOKEN_ISSUER()
 
 
 def mark_session_verified(request) -> None:
-    """Mark the request's Django session as having passed the second step."""
+    """Mark the request's Django session as having passed the second step (under a new key)."""
     session = getattr(getattr(request, "_request", request), "session", None)
-    if session is not None:
-        session.cycle_key()
-        session[SESSION_VERIFIED_KEY] = True
+    if session is None:
+        return
+    previous = session.session_key
+    session.cycle_key()
+    session[SESSION_VERIFIED_KEY] = True
+    if previous:
+        TwoStepSession.objects.filter(session_key=previous).update(session_key=session.session_key)

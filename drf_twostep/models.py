@@ -16,15 +16,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .constants import DIGEST_LENGTH, METHOD_NAME_MAX_LENGTH, MethodStatus
+from .settings import twostep_settings
 
 
 class TwoStepProfile(models.Model):
     """
-    One row per user who ever set up 2SV: whether it is on, the per-user failure counter and
-    lockout, and the marker of the credential that passed the second step.
+    One row per user who ever set up 2SV or was required to: whether it is on, the per-user
+    failure counter and lockout, the marker of the credential that passed the second step,
+    and from when an organization's requirement that the user does not meet applies.
 
-    ``enabled`` is kept by ``services`` in step with "has an active method", so enforcement
-    reads one row by primary key.
+    The authentication classes read this row on every request (``enforcement``): ``enabled``
+    is kept by ``services`` in step with "has an active method", and
+    ``setup_required_from`` by ``enforcement.refresh`` whenever methods, memberships or
+    policies change.
     """
 
     user = models.OneToOneField(
@@ -41,6 +45,9 @@ class TwoStepProfile(models.Model):
     # Keyed digest of the credential issued after the second step (see issuers).
     verified_credential = models.CharField(max_length=DIGEST_LENGTH, blank=True, editable=False)
     last_verified_at = models.DateTimeField(_("last verified at"), null=True, blank=True)
+    setup_required_from = models.DateTimeField(
+        _("setup required from"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("2-Step Verification profile")
@@ -114,21 +121,13 @@ class TwoStepMethod(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} ({self.user})"
+        return f"{self.name or self.kind} ({self.user})"
 
     @property
     def is_active(self) -> bool:
         return self.status == MethodStatus.ACTIVE.value
 
-    def get_kind_display(self) -> str:
-        from .methods import get_method_class
-
-        cls = get_method_class(self.kind, enabled_only=False)
-        return str(cls.verbose_name) if cls else self.kind
-
     def pending_expired(self, now=None) -> bool:
-        from .settings import twostep_settings
-
         if self.is_active:
             return False
         lifetime = timedelta(seconds=twostep_settings.PENDING_METHOD_LIFETIME)
@@ -209,6 +208,24 @@ class DeliveredCode(models.Model):
 
     def __str__(self):
         return f"{self.method} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TwoStepSession(models.Model):
+    """
+    A Django session that the session issuer signed in, so that revoking a user's sessions
+    finds them by an index instead of decoding every session.
+    """
+
+    session_key = models.CharField(max_length=40, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")
+
+    def __str__(self):
+        return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class SecurityEvent(models.Model):

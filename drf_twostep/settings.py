@@ -97,13 +97,13 @@ DEFAULTS = {
     # The model whose instances can require 2SV of their members ("app_label.ModelName").
     # Like AUTH_USER_MODEL, choose it before the first migrate: the policy table points at it.
     "ORGANIZATION_MODEL": "auth.Group",
-    # Alias of a cache shared by all processes (e.g. Redis) that keeps each user's enforcement
-    # state, so an authenticated request costs no extra query. None: one query per request,
-    # except with TwoStepTokenAuthentication, which reads the state in the token's query.
+    # Alias of a cache shared by all processes (e.g. Redis) that keeps a copy of each user's
+    # enforcement state, for the authentication classes that would otherwise read it with a
+    # query of its own (Simple JWT, knox, sessions). TwoStepTokenAuthentication never uses it:
+    # the state comes in the token's query. None: no cache. A failing cache is skipped.
     "ENFORCEMENT_CACHE": None,
-    # Seconds a cached enforcement state lives. Changes made through the package invalidate it
-    # at once; membership changes made elsewhere show after this time, or at once when the
-    # project calls adapter.invalidate_user(user).
+    # Seconds a cached enforcement state lives. Every change the package makes or sees
+    # (methods, memberships, policies) invalidates it at once.
     "ENFORCEMENT_CACHE_TIMEOUT": 300,
     # Require 2SV of staff users and superusers whatever their organizations say (OWASP: MFA for
     # privileged users). They are sent to set it up at their next request, with no grace period.
@@ -177,9 +177,6 @@ twostep_settings = TwoStepSettings()
 def reload_twostep_settings(*, setting, **kwargs):
     if setting in (SETTINGS_NAME, "SECRET_KEY", "SECRET_KEY_FALLBACKS"):
         twostep_settings.reload()
-        from drf_twostep import crypto
-
-        crypto.forget_keys()
 
 
 setting_changed.connect(reload_twostep_settings)

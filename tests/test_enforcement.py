@@ -350,15 +350,32 @@ def test_refused_unverified_token_costs_one_query(user_with_totp, django_assert_
     assert response.status_code == 403
 
 
-def test_enforcement_cache_makes_a_warm_request_cost_what_drf_costs(
+def test_the_token_class_reads_the_state_with_the_token_and_never_from_the_cache(
     api, user_with_totp, settings, django_assert_num_queries
 ):
     settings.DRF_TWOSTEP = {"ISSUER_NAME": "Test Clinic", "ENFORCEMENT_CACHE": "default"}
     client = token_client(verified_token(api, user_with_totp))
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert client.get(ME).status_code == 200
+
+
+def test_enforcement_cache_makes_a_warm_session_request_cost_what_drf_costs(
+    user, clock, settings, django_assert_num_queries
+):
+    settings.DRF_TWOSTEP = {"ISSUER_NAME": "Test Clinic", "ENFORCEMENT_CACHE": "default"}
+    session = APIClient()
+    session.force_login(user)
+    setup = start_setup(session).json()
+    totp = totp_from_uri(setup["otpauth_uri"])
+    session.post(
+        f"{AUTH}two-step/methods/{setup['id']}/confirm/", {"code": totp.now()}, format="json"
+    )
+    with django_assert_num_queries(3):
+        assert session.get(ME).status_code == 200
+    # Session row and user row, as DRF's SessionAuthentication.
     with django_assert_num_queries(2):
-        assert client.get(ME).status_code == 200
-    with django_assert_num_queries(1):
-        assert client.get(ME).status_code == 200
+        assert session.get(ME).status_code == 200
 
 
 def test_verified_session_get_costs_three_queries(user, clock, django_assert_num_queries):

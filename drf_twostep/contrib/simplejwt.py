@@ -15,5 +15,4 @@ class TwoStepJWTAuthentication(TwoStepEnforcementMixin, JWTAuthentication):
     (``"otp"`` in its ``amr`` claim), as the tokens of ``SimpleJWTIssuer`` do after it.
     """
 
-    def is_verified(self, request, user, auth, state):
-        return SimpleJWTIssuer.is_verified(auth)
+    issuer_class = SimpleJWTIssuer

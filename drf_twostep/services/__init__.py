@@ -6,14 +6,24 @@ flow runs in a transaction, takes row locks where state is checked and changed, 
 security events and sends its signals and notifications, once each.
 """
 
+from ..enforcement import refresh_all
 from ._common import record_event
 from .housekeeping import delete_expired
 from .login import login, logout, send_login_code, verify_login
-from .methods import begin_setup, confirm_method, remove_method, status, update_method
+from .methods import (
+    begin_setup,
+    confirm_method,
+    delete_method,
+    remove_method,
+    status,
+    update_method,
+)
 from .organizations import (
     admin_organization,
+    delete_policy,
     get_policy,
     organization_members,
+    policy_body,
     reset_member,
     reset_two_step,
     update_policy,
@@ -24,13 +34,17 @@ __all__ = [
     "admin_organization",
     "begin_setup",
     "confirm_method",
+    "delete_method",
+    "delete_policy",
     "delete_expired",
     "get_policy",
     "login",
     "logout",
     "organization_members",
+    "policy_body",
     "record_event",
     "recovery_codes_pdf",
+    "refresh_all",
     "regenerate_recovery_codes",
     "remove_method",
     "reset_member",

@@ -1,4 +1,4 @@
-"""Housekeeping: deleting what can never be used again."""
+"""Housekeeping: deleting what can never be used again, refreshing what may have drifted."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from rest_framework.exceptions import Throttled
 from ..adapter import get_adapter
 from ..constants import CHALLENGE_BYTES, EventKind, LoginStatus
 from ..crypto import digest
-from ..enforcement import get_requirement
+from ..enforcement import EnforcementState, must_set_up
 from ..exceptions import (
     ChallengeExpired,
     CodeAlreadyUsed,
@@ -55,14 +55,13 @@ def login(request, username, password) -> dict:
     profile = TwoStepProfile.objects.filter(user=user).first()
     if profile is not None and profile.enabled:
         return _start_challenge(user, request)
-    credential = get_issuer().issue_credential(request, user, verified=False, profile=profile)
+    credential = get_issuer().issue(request, user, verified=False, profile=profile)
     login_completed(request, user)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
-    unmet_from = get_requirement(user).unmet_from
-    must_set_up = unmet_from is not None and unmet_from <= timezone.now()
+    setup = must_set_up(user, EnforcementState.of(profile))
     response = {
-        "status": (LoginStatus.SETUP_REQUIRED if must_set_up else LoginStatus.AUTHENTICATED).value,
+        "status": (LoginStatus.SETUP_REQUIRED if setup else LoginStatus.AUTHENTICATED).value,
         **credential,
         "two_step": status(user),
     }
@@ -207,9 +206,7 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
             profile.locked_until = None
             profile.last_verified_at = now
             user.backend = login_challenge.backend
-            credential = get_issuer().issue_credential(
-                request, user, verified=True, profile=profile
-            )
+            credential = get_issuer().issue(request, user, verified=True, profile=profile)
             profile.save(
                 update_fields=[
                     "failed_attempts",

@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 
 from ..adapter import get_adapter
 from ..constants import EventKind, MethodStatus
-from ..enforcement import _unmet_policies, get_requirement, required_as_staff
+from ..enforcement import get_requirement, refresh, required_as_staff, unmet_from
 from ..exceptions import (
     CodeAlreadyUsed,
     InvalidCode,
@@ -114,10 +114,10 @@ def _activate(request, user, method) -> dict:
     method.confirmed_at = now
     method.is_default = not has_default
     method.save(update_fields=["status", "confirmed_at", "is_default"])
-    state_changed(user)
     record_event(user, EventKind.METHOD_ADDED, request, method)
     result = {"method": method, "token": None}
-    if not profile.enabled:
+    turned_on = not profile.enabled
+    if turned_on:
         profile.enabled = True
         profile.enabled_at = now
         profile.last_verified_at = now
@@ -125,12 +125,14 @@ def _activate(request, user, method) -> dict:
         profile.locked_until = None
         issuer = get_issuer()
         issuer.revoke_all(user)
-        result.update(issuer.issue_credential(request, user, verified=True, profile=profile))
+        result.update(issuer.issue(request, user, verified=True, profile=profile))
         profile.save()
         result["recovery_codes"] = recovery.regenerate(user)
         if session_authenticated(request):
             mark_session_verified(request)
         record_event(user, EventKind.TWO_STEP_ENABLED, request, method)
+    refresh(user)
+    if turned_on:
         result = get_adapter().build_credential_response(request, user, result)
     return result
 
@@ -162,36 +164,46 @@ def _pending_default_detail():
 
 def remove_method(request, user, method_id, password) -> None:
     """
-    Delete a method. Deleting the last active one turns 2SV off and deletes the recovery
-    codes, unless 2SV is required of the user; a removed default passes to the oldest active.
+    Delete a method (the password required). Deleting the last active one turns 2SV off and
+    deletes the recovery codes, unless 2SV is required of the user; a removed default passes
+    to the oldest active.
     """
     check_password(request, user, password)
     with transaction.atomic():
-        method = user_method(user, method_id, lock=True)
-        if not method.is_active:
-            method.delete()
-            return
-        profile = profile_for_update(user)
-        others = TwoStepMethod.objects.active().filter(user=user).exclude(pk=method.pk)
-        remaining = list(others.order_by("created_at", "pk"))
-        met_before = not _unmet_policies(user).exists()
-        method_pk = method.pk
+        _remove(request, user_method(user, method_id, lock=True))
+
+
+def delete_method(request, method) -> None:
+    """``remove_method`` for an administrator (the Django admin): no password, the same
+    effects, events and notifications."""
+    with transaction.atomic():
+        _remove(request, user_method(method.user, method.pk, lock=True))
+
+
+def _remove(request, method) -> None:
+    user = method.user
+    if not method.is_active:
         method.delete()
-        state_changed(user)
-        if (met_before and _unmet_policies(user).exists()) or (
-            not remaining and required_as_staff(user)
-        ):
-            # Raising rolls the deletion back.
-            raise MethodRequiredByOrganization()
-        method.pk = method_pk  # for the event record
-        record_event(user, EventKind.METHOD_REMOVED, request, method)
-        if remaining and method.is_default:
-            remaining[0].is_default = True
-            remaining[0].save(update_fields=["is_default"])
-        if not remaining:
-            profile.enabled = False
-            profile.enabled_at = None
-            profile.verified_credential = ""
-            profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
-            RecoveryCode.objects.filter(user=user).delete()
-            record_event(user, EventKind.TWO_STEP_DISABLED, request)
+        return
+    profile = profile_for_update(user)
+    others = TwoStepMethod.objects.active().filter(user=user).exclude(pk=method.pk)
+    remaining = list(others.order_by("created_at", "pk"))
+    met_before = unmet_from(user) is None
+    method_pk = method.pk
+    method.delete()
+    if (met_before and refresh(user) is not None) or (not remaining and required_as_staff(user)):
+        # Raising rolls the deletion back.
+        raise MethodRequiredByOrganization()
+    method.pk = method_pk  # for the event record
+    record_event(user, EventKind.METHOD_REMOVED, request, method)
+    if remaining and method.is_default:
+        remaining[0].is_default = True
+        remaining[0].save(update_fields=["is_default"])
+    if not remaining:
+        profile.enabled = False
+        profile.enabled_at = None
+        profile.verified_credential = ""
+        profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
+        RecoveryCode.objects.filter(user=user).delete()
+        record_event(user, EventKind.TWO_STEP_DISABLED, request)
+    state_changed(user)

@@ -8,11 +8,12 @@ from django.db.models.functions import Coalesce
 
 from ..adapter import get_adapter, parse_pk
 from ..constants import EventKind
-from ..enforcement import get_state, invalidate_all
+from ..enforcement import get_state, refresh
 from ..exceptions import NotFound, TwoStepSetupRequired
 from ..issuers import get_issuer
+from ..methods import enabled_kinds
 from ..models import OrganizationPolicy, RecoveryCode, TwoStepMethod
-from ._common import profile_for_update, record_event, state_changed
+from ._common import profile_for_update, record_event
 
 
 def reset_two_step(user, request=None, by=None) -> None:
@@ -32,7 +33,7 @@ def reset_two_step(user, request=None, by=None) -> None:
         profile.locked_until = None
         profile.save()
         get_issuer().revoke_all(user)
-        state_changed(user)
+        refresh(user)
         record_event(user, EventKind.RESET_BY_ADMIN, request)
         if by is not None:
             record_event(by, EventKind.MEMBER_RESET, request)
@@ -66,11 +67,32 @@ def update_policy(request, admin, organization, **changes) -> OrganizationPolicy
         )
         for field, value in changes.items():
             setattr(policy, field, value)
+        # Saving refreshes the members' enforcement state (enforcement.watch).
         policy.save()
         record_event(admin, EventKind.POLICY_CHANGED, request)
-        invalidate_all()
-        transaction.on_commit(invalidate_all)
     return policy
+
+
+def delete_policy(request, admin, policy) -> None:
+    """Delete a policy (the Django admin): its members no longer need 2SV for it."""
+    with transaction.atomic():
+        # Deleting refreshes the members' enforcement state (enforcement.watch).
+        policy.delete()
+        record_event(admin, EventKind.POLICY_CHANGED, request)
+
+
+def policy_body(organization, policy) -> dict:
+    """The policy object of the HTTP contract. No allowed kinds means every enabled kind."""
+    return {
+        "organization": {
+            "id": str(organization.pk),
+            "name": get_adapter().get_organization_name(organization),
+        },
+        "required": policy.required,
+        "grace_period_days": policy.grace_period_days,
+        "required_since": policy.required_since,
+        "allowed_methods": policy.allowed_methods or enabled_kinds(),
+    }
 
 
 def organization_members(organization, policy):

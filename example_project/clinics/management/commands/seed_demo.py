@@ -14,10 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinics.models import Clinic, Membership
-from drf_twostep import crypto
+from drf_twostep import crypto, enforcement
 from drf_twostep.adapter import get_adapter
 from drf_twostep.constants import MethodKind, MethodStatus
-from drf_twostep.enforcement import invalidate_all
 from drf_twostep.methods import recovery
 from drf_twostep.methods.totp import build_otpauth_uri
 from drf_twostep.models import OrganizationPolicy, TwoStepMethod, TwoStepProfile
@@ -75,8 +74,6 @@ class Command(BaseCommand):
                     where = "no clinic: 2SV optional"
                 rows.append((username, password, where))
             recovery_code = self.enable_two_step(User.objects.get(username="alice"))
-        # Enforcement state may be cached (ENFORCEMENT_CACHE): policies and memberships changed.
-        invalidate_all()
 
         widths = [
             max(len(row[i]) for row in rows + [("username", "password", "role")]) for i in range(3)
@@ -123,4 +120,6 @@ class Command(BaseCommand):
                 "verified_credential": "",
             },
         )
+        # The method was written here, not through the package's flows.
+        enforcement.refresh(user)
         return recovery.regenerate(user)[0]
