@@ -1,18 +1,29 @@
-"""Django admin for methods, profiles and security events. Secrets are never shown."""
+"""
+Django admin for methods, profiles, policies and security events. Secrets are never shown, and
+every change goes through ``services``, with the effects, events and emails of the API.
+"""
 
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from . import enforcement, services
-from .constants import EventKind
-from .methods import method_classes
+from . import services
+from .exceptions import TwoStepError
+from .methods import get_method_class, method_classes
 from .models import OrganizationPolicy, SecurityEvent, TwoStepMethod, TwoStepProfile
 
 
 @admin.register(TwoStepMethod)
 class TwoStepMethodAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "name", "status", "is_default", "created_at", "last_used_at"]
+    list_display = [
+        "user",
+        "kind_name",
+        "name",
+        "status",
+        "is_default",
+        "created_at",
+        "last_used_at",
+    ]
     list_filter = ["kind", "status", "is_default"]
     search_fields = ["user__username", "name"]
     raw_id_fields = ["user"]
@@ -43,6 +54,21 @@ class TwoStepMethodAdmin(admin.ModelAdmin):
         # Methods are set up by their users, never typed in by an admin.
         return False
 
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_name(self, method):
+        cls = get_method_class(method.kind)
+        return cls.verbose_name if cls else method.kind
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        for method in queryset:
+            try:
+                services.delete_method(request, method)
+            except TwoStepError as exc:
+                self.message_user(request, f"{method}: {exc}", messages.ERROR)
+
 
 @admin.register(TwoStepProfile)
 class TwoStepProfileAdmin(admin.ModelAdmin):
@@ -69,6 +95,16 @@ class TwoStepProfileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a profile would turn 2SV off with no record: the reset action does it
+        # with its event, email and revoked credentials.
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.action(description=_("Clear failed attempts and lockout"))
     def unlock(self, request, queryset):
@@ -125,10 +161,28 @@ class OrganizationPolicyAdmin(admin.ModelAdmin):
         "updated_at",
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A policy stays with its organization; another organization gets its own.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "organization"] if obj is not None else readonly
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.record_event(request.user, EventKind.POLICY_CHANGED, request)
-        enforcement.invalidate_all()
+        saved = services.update_policy(
+            request,
+            request.user,
+            obj.organization,
+            required=obj.required,
+            grace_period_days=obj.grace_period_days,
+            allowed_methods=obj.allowed_methods,
+        )
+        obj.pk, obj.required_since = saved.pk, saved.required_since
+
+    def delete_model(self, request, obj):
+        services.delete_policy(request, request.user, obj)
+
+    def delete_queryset(self, request, queryset):
+        for policy in queryset:
+            services.delete_policy(request, request.user, policy)
 
 
 @admin.register(SecurityEvent)

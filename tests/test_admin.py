@@ -209,3 +209,82 @@ def test_policy_admin_offers_the_enabled_kinds_and_saves_them(admin_client, admi
     )
     assert bad.status_code == 200  # the form comes back with an error
     assert OrganizationPolicy.objects.get().allowed_methods == ["authenticator_app"]
+
+
+# -- every admin change has the API's effects ----------------------------------------------
+
+
+def test_deleting_the_last_method_in_the_admin_turns_two_step_off_as_the_api_does(
+    admin_client, api, user_with_totp, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from drf_twostep.models import RecoveryCode
+    from tests.helpers import login
+
+    user = user_with_totp.user
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            f"{ADMIN}twostepmethod/{user_with_totp.method_id}/delete/", {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not TwoStepMethod.objects.filter(user=user).exists()
+    assert TwoStepProfile.objects.get(user=user).enabled is False
+    assert not RecoveryCode.objects.filter(user=user).exists()
+    kinds = set(SecurityEvent.objects.filter(user=user).values_list("kind", flat=True))
+    assert {"method_removed", "two_step_disabled"} <= kinds
+    assert any("removed" in m.subject.lower() for m in mail.outbox), [
+        m.subject for m in mail.outbox
+    ]
+    # Not a user stranded with 2SV on and no method: the password alone signs in now.
+    assert login(api).json()["status"] == "authenticated"
+
+
+def test_the_admin_cannot_delete_a_method_an_organization_requires(admin_client, user_with_totp):
+    from django.contrib.auth.models import Group
+
+    from drf_twostep.models import OrganizationPolicy
+
+    clinic = Group.objects.create(name="Demo Clinic")
+    user_with_totp.user.groups.add(clinic)
+    OrganizationPolicy.objects.create(organization=clinic, required=True)
+    response = admin_client.post(
+        f"{ADMIN}twostepmethod/{user_with_totp.method_id}/delete/", {"post": "yes"}, follow=True
+    )
+    assert "requires 2-Step Verification" in response.content.decode()
+    assert TwoStepMethod.objects.filter(pk=user_with_totp.method_id).exists()
+    assert TwoStepProfile.objects.get(user=user_with_totp.user).enabled is True
+
+
+def test_profiles_cannot_be_deleted_in_the_admin(admin_client, user_with_totp):
+    page = admin_client.get(f"{ADMIN}twostepprofile/{user_with_totp.user.pk}/delete/")
+    assert page.status_code == 403
+    listing = admin_client.get(ADMIN + "twostepprofile/").content.decode()
+    assert "delete_selected" not in listing
+    assert TwoStepProfile.objects.filter(user=user_with_totp.user, enabled=True).exists()
+
+
+def test_a_policy_saved_or_deleted_in_the_admin_is_enforced_at_once(
+    admin_client, admin_user, api, user
+):
+    from django.contrib.auth.models import Group
+
+    from drf_twostep.models import OrganizationPolicy
+    from tests.helpers import assert_error, login, token_client
+
+    clinic = Group.objects.create(name="Demo Clinic")
+    user.groups.add(clinic)
+    client = token_client(login(api).json()["token"])
+    assert client.get("/api/me/").status_code == 200
+    response = admin_client.post(
+        ADMIN + "organizationpolicy/add/",
+        {"organization": clinic.pk, "required": "on", "grace_period_days": 0},
+    )
+    assert response.status_code == 302, response.content
+    assert_error(client.get("/api/me/"), 403, "two_step_setup_required")
+    policy = OrganizationPolicy.objects.get(organization=clinic)
+    response = admin_client.post(f"{ADMIN}organizationpolicy/{policy.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert client.get("/api/me/").status_code == 200
+    assert SecurityEvent.objects.filter(user=admin_user, kind="policy_changed").count() == 2
