@@ -107,8 +107,6 @@ def pytest_configure(config):
 
 import pytest  # noqa: E402
 
-PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
@@ -137,6 +135,8 @@ def api():
 
 @pytest.fixture
 def password():
+    from tests.helpers import PASSWORD
+
     return PASSWORD
 
 
@@ -144,12 +144,16 @@ def password():
 def user(db):
     from django.contrib.auth import get_user_model
 
+    from tests.helpers import PASSWORD
+
     return get_user_model().objects.create_user("alice", "alice@example.com", PASSWORD)
 
 
 @pytest.fixture
 def other_user(db):
     from django.contrib.auth import get_user_model
+
+    from tests.helpers import PASSWORD
 
     return get_user_model().objects.create_user("bob", "bob@example.com", PASSWORD)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -9,9 +10,32 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 from rest_framework.test import APIClient
 
-from tests.conftest import PASSWORD
-
 AUTH = "/api/auth/"
+PASSWORD = "correct horse battery staple"
+
+
+def run_concurrently(n: int, fn) -> list:
+    """Call ``fn(i)`` for i in 0..n-1 in ``n`` threads released at once; their results in
+    order. An exception in a thread is raised here."""
+    start = threading.Barrier(n)
+    results: list = [None] * n
+    errors: list = []
+
+    def run(i):
+        start.wait()
+        try:
+            results[i] = fn(i)
+        except BaseException as exc:  # noqa: BLE001 - raised again below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def assert_error(response, status, code):

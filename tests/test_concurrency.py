@@ -13,8 +13,7 @@ import pytest
 from django.db import connection, connections
 
 from drf_twostep.models import LoginChallenge
-from tests.conftest import PASSWORD
-from tests.helpers import AUTH, login
+from tests.helpers import AUTH, PASSWORD, login
 
 WORKERS = 6
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from rest_framework import exceptions as drf_exceptions
 
 from drf_twostep import exceptions

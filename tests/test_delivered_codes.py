@@ -13,8 +13,16 @@ from django.core import mail
 
 from drf_twostep import sms
 from drf_twostep.models import DeliveredCode, OrganizationPolicy, SecurityEvent, TwoStepMethod
-from tests.conftest import PASSWORD
-from tests.helpers import AUTH, assert_error, enable_totp, login, start_setup, token_client, verify
+from tests.helpers import (
+    AUTH,
+    PASSWORD,
+    assert_error,
+    enable_totp,
+    login,
+    start_setup,
+    token_client,
+    verify,
+)
 
 PHONE = "+14155552671"
 SMS = "sms"

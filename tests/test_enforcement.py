@@ -22,9 +22,9 @@ from drf_twostep.authentication import (
     allow_without_two_step,
 )
 from drf_twostep.models import OrganizationPolicy
-from tests.conftest import PASSWORD
 from tests.helpers import (
     AUTH,
+    PASSWORD,
     assert_error,
     enable_totp,
     login,

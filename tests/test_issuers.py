@@ -27,8 +27,7 @@ from rest_framework.views import APIView
 from drf_twostep import services
 from drf_twostep.adapter import DefaultTwoStepAdapter
 from drf_twostep.models import OrganizationPolicy
-from tests.conftest import PASSWORD
-from tests.helpers import AUTH, assert_error, login, start_setup, totp_from_uri, verify
+from tests.helpers import AUTH, PASSWORD, assert_error, login, start_setup, totp_from_uri, verify
 
 ME = "/api/me/"
 HAS_JWT = find_spec("rest_framework_simplejwt") is not None

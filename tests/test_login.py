@@ -24,8 +24,7 @@ from drf_twostep.models import (
     TwoStepProfile,
 )
 from drf_twostep.settings import DEFAULTS
-from tests.conftest import PASSWORD
-from tests.helpers import AUTH, assert_error, enable_totp, login, token_client, verify
+from tests.helpers import AUTH, PASSWORD, assert_error, enable_totp, login, token_client, verify
 
 LOGIN = AUTH + "login/"
 VERIFY = AUTH + "login/verify/"

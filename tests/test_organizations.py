@@ -17,9 +17,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from drf_twostep.models import OrganizationPolicy, RecoveryCode, SecurityEvent, TwoStepMethod
-from tests.conftest import PASSWORD
 from tests.helpers import (
     AUTH,
+    PASSWORD,
     assert_error,
     enable_totp,
     login,

@@ -15,8 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
-from tests.conftest import PASSWORD
-from tests.helpers import login, start_setup, token_client
+from tests.helpers import PASSWORD, login, start_setup, token_client
 from tests.tools import require_tool
 
 SVG_PREFIX = "data:image/svg+xml;base64,"

@@ -10,7 +10,6 @@ import hashlib
 import os
 import re
 import subprocess
-import threading
 
 import pytest
 from django.core import mail
@@ -22,8 +21,7 @@ from django.utils.formats import date_format
 
 from drf_twostep.methods import recovery
 from drf_twostep.models import RecoveryCode, SecurityEvent
-from tests.conftest import PASSWORD
-from tests.helpers import AUTH, login, token_client, verify
+from tests.helpers import AUTH, PASSWORD, login, run_concurrently, token_client, verify
 from tests.tools import require_tool
 
 RECOVERY_CODE = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){5}$")
@@ -226,25 +224,14 @@ def _is_postgresql():
 def test_parallel_use_of_one_code_succeeds_exactly_once(user):
     (code,) = issue_codes(user, 1)
     workers = 8
-    barrier = threading.Barrier(workers)
-    results = []
-    errors = []
 
-    def work():
+    def work(_):
         try:
-            barrier.wait(timeout=30)
-            results.append(recovery.consume(user, code))
-        except Exception as exc:  # noqa: BLE001 - reported below; a thread's exception would be lost
-            errors.append(exc)
+            return recovery.consume(user, code)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    results = run_concurrently(workers, work)
     assert len(results) == workers
     winners = [r for r in results if r is not None]
     assert len(winners) == 1

@@ -17,7 +17,7 @@ from drf_spectacular.validation import validate_schema
 
 from drf_twostep.constants import ErrorCode
 from drf_twostep.serializers import DRF_ERROR_CODES
-from tests.test_contract import read_api_md, endpoints, section
+from tests.test_contract import endpoints, read_api_md, section
 
 PREFIX = "/api/auth/"
 CONTRACT_SECTIONS = ("Signing in", "Managing your own 2-Step Verification")

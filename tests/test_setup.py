@@ -24,9 +24,9 @@ from rest_framework.test import APIClient
 
 from drf_twostep import crypto
 from drf_twostep.models import RecoveryCode, SecurityEvent, TwoStepMethod
-from tests.conftest import PASSWORD
 from tests.helpers import (
     AUTH,
+    PASSWORD,
     login,
     secret_of,
     start_setup,

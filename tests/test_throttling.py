@@ -7,14 +7,13 @@ Redis: tests_live/test_shared_cache.py.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from django.core.cache import cache
 
 from drf_twostep.throttling import DeliveryThrottle
-from tests.helpers import login
+from tests.helpers import login, run_concurrently
 from tests.test_login import retry_after
 
 
@@ -69,21 +68,13 @@ class SlowCache:
 
 def test_concurrent_requests_pass_no_more_than_the_rate(rate):
     rate("twostep_deliver_user", "10/min")
-    start, passed, lock = threading.Barrier(40), [], threading.Lock()
 
-    def request():
+    def request(_):
         limit = throttle()
         limit.cache = SlowCache()
-        start.wait()
-        allowed = limit.allow_request(None, None)
-        with lock:
-            passed.append(allowed)
+        return limit.allow_request(None, None)
 
-    threads = [threading.Thread(target=request) for _ in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    passed = run_concurrently(40, request)
     assert passed.count(True) == 10 and len(passed) == 40
 
 
@@ -169,23 +160,15 @@ def test_a_stale_slot_is_taken_over_by_one_of_concurrent_requests(rate, clock):
     for _ in range(3):
         assert unexpiring().allow_request(None, None)
     clock.shift(60)  # every slot is stale now, and still cached
-    start, passed, lock = threading.Barrier(30), [], threading.Lock()
 
     class SlowNoExpiry(NoExpiry):
         def __getattr__(self, name):
             return getattr(SlowCache(), name)
 
-    def request():
+    def request(_):
         limit = throttle()
         limit.cache = SlowNoExpiry()
-        start.wait()
-        allowed = limit.allow_request(None, None)
-        with lock:
-            passed.append(allowed)
+        return limit.allow_request(None, None)
 
-    threads = [threading.Thread(target=request) for _ in range(30)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    passed = run_concurrently(30, request)
     assert passed.count(True) == 3 and len(passed) == 30

@@ -19,14 +19,9 @@ def enabled_kinds() -> list[str]:
     return list(method_classes())
 
 
-def get_method_class(kind, *, enabled_only=True):
-    """The class for ``kind``, or None. Built-in kinds are known even when not enabled."""
-    classes = method_classes()
-    if kind in classes or enabled_only:
-        return classes.get(kind)
-    from .totp import AuthenticatorAppMethod
-
-    return {AuthenticatorAppMethod.kind: AuthenticatorAppMethod}.get(kind)
+def get_method_class(kind):
+    """The class for ``kind``, or None when that kind is not enabled."""
+    return method_classes().get(kind)
 
 
 def get_method(instance):

@@ -30,8 +30,7 @@ from drf_twostep.models import (
     TwoStepMethod,
     TwoStepProfile,
 )
-from tests.conftest import PASSWORD
-from tests.helpers import enable_totp, login, start_setup
+from tests.helpers import PASSWORD, enable_totp, login, start_setup
 
 VICTIM_PASSWORD = "the victim's own password, not the attackers'"
 PHONE = "+14155552671"

@@ -17,9 +17,9 @@ from rest_framework.test import APIClient
 
 from drf_twostep.models import OrganizationPolicy, SecurityEvent, TwoStepMethod
 from drf_twostep.settings import DEFAULTS
-from tests.conftest import PASSWORD
 from tests.helpers import (
     AUTH,
+    PASSWORD,
     assert_error,
     login,
     start_setup,

@@ -21,8 +21,16 @@ from drf_twostep.models import (
     TwoStepMethod,
     TwoStepProfile,
 )
-from tests.conftest import PASSWORD
-from tests.helpers import AUTH, enable_totp, login, start_setup, token_client, totp_from_uri, verify
+from tests.helpers import (
+    AUTH,
+    PASSWORD,
+    enable_totp,
+    login,
+    start_setup,
+    token_client,
+    totp_from_uri,
+    verify,
+)
 from tests.security.faults import fail_on, table_statement
 
 ME = "/api/me/"

@@ -30,9 +30,9 @@ from drf_twostep.models import (
     SecurityEvent,
     TwoStepMethod,
 )
-from tests.conftest import PASSWORD
 from tests.helpers import (
     AUTH,
+    PASSWORD,
     assert_error,
     enable_totp,
     login,

@@ -24,8 +24,7 @@ from drf_twostep import sms
 from drf_twostep.crypto import keyed_digests
 from drf_twostep.models import TwoStepProfile
 from drf_twostep.settings import twostep_settings
-from tests.conftest import PASSWORD
-from tests.helpers import AUTH, enable_totp, login, start_setup, verify
+from tests.helpers import AUTH, PASSWORD, enable_totp, login, start_setup, verify
 
 PACKAGE = Path(drf_twostep.__file__).parent
 

@@ -17,3 +17,6 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="testapp_one_membership")
         ]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization}"
