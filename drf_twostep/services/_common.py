@@ -11,7 +11,6 @@ from ..adapter import get_adapter
 from ..constants import EventKind
 from ..enforcement import invalidate
 from ..exceptions import DeliveryFailed, NotFound, PasswordIncorrect
-from ..issuers import get_issuer
 from ..models import SecurityEvent, TwoStepMethod, TwoStepProfile
 from ..throttling import check_delivery_rate
 
@@ -104,10 +103,11 @@ def active_methods(user):
     return list(TwoStepMethod.objects.active().filter(user=user))
 
 
-def login_completed(request, user, challenge=None):
+def login_completed(request, user, issuer, challenge=None):
+    """Send Django's ``user_logged_in`` for a completed sign-in, unless ``issuer`` did."""
     if challenge is not None:
         user.backend = challenge.backend
-    if get_issuer().sends_user_logged_in:
+    if issuer.sends_user_logged_in:
         return
     user_logged_in.send(
         sender=user.__class__, request=getattr(request, "_request", request), user=user

@@ -43,10 +43,11 @@ from ._common import (
 from .methods import status
 
 
-def login(request, username, password) -> dict:
+def login(request, username, password, *, issuer=None) -> dict:
     """
     Check the password. A user with 2SV on gets a challenge and no credential; a user
-    without 2SV gets a credential. Raises ``InvalidCredentials`` whether or not the user exists.
+    without 2SV gets a credential from ``issuer`` (default: ``TOKEN_ISSUER``'s). Raises
+    ``InvalidCredentials`` whether or not the user exists.
     """
     credentials = {get_user_model().USERNAME_FIELD: username, "password": password}
     user = authenticate(getattr(request, "_request", request), **credentials)
@@ -55,8 +56,9 @@ def login(request, username, password) -> dict:
     profile = TwoStepProfile.objects.filter(user=user).first()
     if profile is not None and profile.enabled:
         return _start_challenge(user, request)
-    credential = get_issuer().issue(request, user, verified=False, profile=profile)
-    login_completed(request, user)
+    issuer = issuer or get_issuer()
+    credential = issuer.issue(request, user, verified=False, profile=profile)
+    login_completed(request, user, issuer)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
     setup = must_set_up(user, EnforcementState.of(profile))
@@ -171,7 +173,9 @@ def _register_failure(profile, challenge, now) -> bool:
     return locked
 
 
-def verify_login(request, challenge, code=None, method_id=None, recovery_code=None) -> dict:
+def verify_login(
+    request, challenge, code=None, method_id=None, recovery_code=None, *, issuer=None
+) -> dict:
     """
     Complete a login with a code from a method, or with a recovery code.
 
@@ -206,7 +210,8 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
             profile.locked_until = None
             profile.last_verified_at = now
             user.backend = login_challenge.backend
-            credential = get_issuer().issue(request, user, verified=True, profile=profile)
+            issuer = issuer or get_issuer()
+            credential = issuer.issue(request, user, verified=True, profile=profile)
             profile.save(
                 update_fields=[
                     "failed_attempts",
@@ -219,7 +224,7 @@ def verify_login(request, challenge, code=None, method_id=None, recovery_code=No
             if recovery_code is not None:
                 record_event(user, EventKind.RECOVERY_CODE_USED, request)
             record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
-            login_completed(request, user, login_challenge)
+            login_completed(request, user, issuer, login_challenge)
     if failure is not None:
         # Recorded outside the block above so that the counters are already committed.
         kind = (
