@@ -8,7 +8,9 @@ class TwoStepConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, enforcement, schema  # noqa: F401  (checks, schema extensions)
+        from . import checks, credentials, enforcement, schema  # noqa: F401  (checks, schema)
 
         # Memberships and policies changed anywhere refresh the members' enforcement state.
         enforcement.watch()
+        # A new password revokes the user's other API credentials.
+        credentials.connect()

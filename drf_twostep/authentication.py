@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
+from . import credentials
 from .enforcement import get_state, must_set_up
 from .exceptions import TwoStepSetupRequired, TwoStepVerificationRequired
 from .issuers import AuthTokenIssuer, SessionIssuer
@@ -52,6 +53,7 @@ class TwoStepEnforcementMixin:
         result = super().authenticate(request)
         if result is not None:
             self.enforce(request, *result)
+            credentials.authenticated(request)
         return result
 
     def enforce(self, request, user, auth):

@@ -62,8 +62,10 @@ class BaseIssuer:
         """Revoke the credential used for ``request`` (logout)."""
         raise NotImplementedError
 
-    def revoke_all(self, user) -> None:
-        """Revoke every credential of ``user`` (2SV turned on, or reset)."""
+    def revoke_all(self, user, *, keep=None) -> None:
+        """Revoke every credential of ``user`` (2SV turned on or off, a reset, a new
+        password), except the one ``keep`` (a request) was made with, if it is this
+        issuer's."""
         raise NotImplementedError
 
     @classmethod
@@ -83,8 +85,12 @@ class _StoredTokenIssuer(BaseIssuer):
         if isinstance(token, self.get_model()):
             token.delete()
 
-    def revoke_all(self, user):
-        self.get_model().objects.filter(user=user).delete()
+    def revoke_all(self, user, *, keep=None):
+        tokens = self.get_model().objects.filter(user=user)
+        current = getattr(keep, "auth", None)
+        if isinstance(current, self.get_model()):
+            tokens = tokens.exclude(pk=current.pk)
+        tokens.delete()
 
 
 class AuthTokenIssuer(_StoredTokenIssuer):
@@ -171,13 +177,15 @@ class SimpleJWTIssuer(BaseIssuer):
         if sid and self.blacklist_installed():
             self._blacklist(request.user, sid=sid)
 
-    def revoke_all(self, user):
+    def revoke_all(self, user, *, keep=None):
         if self.blacklist_installed():
-            self._blacklist(user)
+            current = getattr(keep, "auth", None)
+            self._blacklist(user, keep_sid=current.get("sid") if hasattr(current, "get") else None)
 
     @staticmethod
-    def _blacklist(user, sid=None) -> None:
-        """Blacklist the user's unexpired refresh tokens (only those of the sign-in ``sid``)."""
+    def _blacklist(user, sid=None, keep_sid=None) -> None:
+        """Blacklist the user's unexpired refresh tokens: only those of the sign-in ``sid``,
+        or all but those of the sign-in ``keep_sid``."""
         from rest_framework_simplejwt.state import token_backend
         from rest_framework_simplejwt.token_blacklist.models import (
             BlacklistedToken,
@@ -188,9 +196,13 @@ class SimpleJWTIssuer(BaseIssuer):
             user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
         )
         for token in outstanding:
-            if sid is not None and token.jti != sid:
+            if sid is not None or keep_sid is not None:
                 # A rotated refresh token carries its sign-in's sid.
-                if token_backend.decode(token.token, verify=False).get("sid") != sid:
+                found = token.jti if token.jti in (sid, keep_sid) else None
+                found = found or token_backend.decode(token.token, verify=False).get("sid")
+                if (sid is not None and found != sid) or (
+                    keep_sid is not None and found == keep_sid
+                ):
                     continue
             BlacklistedToken.objects.get_or_create(token=token)
 
@@ -326,9 +338,12 @@ class SessionIssuer(BaseIssuer):
         if key:
             TwoStepSession.objects.filter(session_key=key).delete()
 
-    def revoke_all(self, user):
+    def revoke_all(self, user, *, keep=None):
         store = _session_store()
         tracked = TwoStepSession.objects.filter(user=user)
+        session = getattr(getattr(keep, "_request", keep), "session", None)
+        if session is not None and session.session_key:
+            tracked = tracked.exclude(session_key=session.session_key)
         if _database_sessions(store):
             # One indexed delete, whatever the number of sessions.
             store.get_model_class().objects.filter(

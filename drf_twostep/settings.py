@@ -108,6 +108,10 @@ DEFAULTS = {
     # Require 2SV of staff users and superusers whatever their organizations say (OWASP: MFA for
     # privileged users). They are sent to set it up at their next request, with no grace period.
     "REQUIRED_FOR_STAFF": False,
+    # When a user's password changes (any path that calls set_password() and saves), their API
+    # credentials of every issuer are revoked. True keeps the one the change was made with
+    # (ASVS 5.0 7.4.3); False revokes that one too.
+    "PASSWORD_CHANGE_KEEPS_CURRENT_CREDENTIAL": True,
     # Send notification emails (method added or removed, recovery code used, ...).
     "NOTIFICATIONS_ENABLED": True,
     # Trust the first address in X-Forwarded-For for the IP recorded on security events.

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from tests.testapp.views import MeView
+from tests.testapp.views import MeView, PasswordView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("drf_twostep.urls")),
     path("api/me/", MeView.as_view()),
+    path("api/password/", PasswordView.as_view()),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -205,5 +205,7 @@ def _remove(request, method) -> None:
         profile.verified_credential = ""
         profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
         RecoveryCode.objects.filter(user=user).delete()
+        # 2SV off: the user's other credentials, which passed the second step, go too.
+        get_issuer().revoke_all(user, keep=request)
         record_event(user, EventKind.TWO_STEP_DISABLED, request)
     state_changed(user)

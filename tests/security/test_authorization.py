@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import URLPattern, reverse
@@ -106,8 +107,10 @@ def world(db, api, clock):
     confirmed = client.post(url("method-confirm", pk=phone.json()["id"]), {"code": code})
     assert confirmed.status_code == 200, confirmed.content
     pending = start_setup(client, name="alice-private-app")
-    victim.user.set_password(VICTIM_PASSWORD)
-    victim.user.save()
+    # Set in the table directly: a new password set through save() would revoke the token.
+    type(victim.user).objects.filter(pk=victim.user.pk).update(
+        password=make_password(VICTIM_PASSWORD)
+    )
     world = World(
         api=api,
         victim=victim.user,

@@ -13,3 +13,18 @@ class MeView(APIView):
     @extend_schema(responses=inline_serializer("Me", {"username": serializers.CharField()}))
     def get(self, request):
         return Response({"username": request.user.get_username()})
+
+
+@extend_schema(exclude=True)
+class PasswordView(APIView):
+    """A project's own password change, as an API would have one."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        from django.contrib.auth import update_session_auth_hash
+
+        request.user.set_password(request.data["password"])
+        request.user.save()
+        update_session_auth_hash(request._request, request.user)
+        return Response(status=204)
