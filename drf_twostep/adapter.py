@@ -44,7 +44,8 @@ class Membership:
         return apps.get_model(self.model) if isinstance(self.model, str) else self.model
 
     def user_attname(self) -> str:
-        return self.get_model()._meta.get_field(self.user).attname
+        field = self.get_model()._meta.get_field(self.user)
+        return field.get_attname() if isinstance(field, models.Field) else self.user
 
     def organizations_of(self, user):
         """The pks of the organizations of ``user`` (a user, a pk or an expression)."""
@@ -124,9 +125,12 @@ class DefaultTwoStepAdapter:
             groups = get_user_model()._meta.get_field("groups")
         except FieldDoesNotExist:
             return []  # a custom user model without groups
+        through = getattr(groups.remote_field, "through", None)
+        if not isinstance(groups, models.ManyToManyField) or through is None:
+            return []
         return [
             Membership(
-                groups.remote_field.through,
+                through,
                 user=groups.m2m_field_name(),
                 organization=groups.m2m_reverse_field_name(),
             )

@@ -37,9 +37,9 @@ def _forget(**kwargs):
 
 def api_issuers() -> list:
     """An instance of every issuer of API credentials that the project has installed."""
-    from .issuers import AuthTokenIssuer, KnoxIssuer, SimpleJWTIssuer
+    from .issuers import AuthTokenIssuer, BaseIssuer, KnoxIssuer, SimpleJWTIssuer
 
-    found = []
+    found: list[BaseIssuer] = []
     if apps.is_installed("rest_framework.authtoken"):
         found.append(AuthTokenIssuer())
     if apps.is_installed("knox"):
