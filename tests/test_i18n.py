@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 import drf_twostep
-from tests.helpers import AUTH, assert_error, login, token_client
+from tests.helpers import AUTH, PASSWORD, assert_error, login, token_client
 from tests.tools import require_tool
 
 LOCALE = Path(drf_twostep.__file__).resolve().parent / "locale"
@@ -176,7 +176,7 @@ def test_notifications_are_written_in_the_language_of_the_request(
     mail.outbox.clear()
     response = user_with_totp.client().post(
         AUTH + "two-step/recovery-codes/",
-        {"password": "correct horse battery staple"},
+        {"password": PASSWORD},
         format="json",
         HTTP_ACCEPT_LANGUAGE=language.code,
     )
@@ -234,7 +234,7 @@ def test_field_errors_are_answered_in_french(i18n, api, user):
     token = login(api).json()["token"]
     response = token_client(token).post(
         AUTH + "two-step/methods/",
-        {"kind": "sms", "password": "correct horse battery staple", "phone_number": "12"},
+        {"kind": "sms", "password": PASSWORD, "phone_number": "12"},
         format="json",
         HTTP_ACCEPT_LANGUAGE="fr",
     )
@@ -246,7 +246,7 @@ def test_code_emails_are_written_in_the_language_of_the_request(i18n, api, user)
     token = login(api).json()["token"]
     response = token_client(token).post(
         AUTH + "two-step/methods/",
-        {"kind": "email", "password": "correct horse battery staple"},
+        {"kind": "email", "password": PASSWORD},
         format="json",
         HTTP_ACCEPT_LANGUAGE="fr",
     )
