@@ -10,7 +10,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MANAGE := $(VPY) example_project/manage.py
 
-.PHONY: demo test test-browser lint docs matrix clean
+.PHONY: demo test test-browser lint docs matrix messages clean
 
 ## demo: serve the example project on http://$(HOST):$(PORT)/ (SQLite unless DATABASE_URL is set)
 demo: $(VENV)/.installed-example
@@ -64,6 +64,17 @@ bench: $(VENV)/.installed-bench
 ## bench-guard: query counts and same-run ratios of the hot paths (CI; SQLite, under a minute)
 bench-guard: $(VENV)/.installed-bench
 	$(VPY) -m benchmarks.guard
+
+## messages: every catalogue in drf_twostep/locale/ brought up to date with the code and
+## templates (new strings arrive untranslated, removed ones go) and every .mo rebuilt from its
+## .po; needs GNU gettext. Translate the new entries, then run it again.
+## NEW_LOCALE=sv also starts locale/sv/.
+NEW_LOCALE ?=
+messages: $(VENV)/.installed
+	$(if $(NEW_LOCALE),cd drf_twostep && ../$(VENV)/bin/django-admin makemessages --locale $(NEW_LOCALE) --no-wrap)
+	cd drf_twostep && ../$(VENV)/bin/django-admin makemessages --all --no-obsolete --no-wrap
+	rm -f drf_twostep/locale/*/LC_MESSAGES/django.mo
+	cd drf_twostep && ../$(VENV)/bin/django-admin compilemessages
 
 ## clean: remove the virtualenv, the demo database and build output
 clean:
