@@ -27,6 +27,7 @@ class ErrorCode(str, Enum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     THROTTLED = "throttled"
     DELIVERY_FAILED = "delivery_failed"
+    REVERIFICATION_REQUIRED = "reverification_required"
 
 
 class EventKind(str, Enum):
@@ -47,6 +48,7 @@ class EventKind(str, Enum):
     LOCKED_OUT = "locked_out"
     CODE_SENT = "code_sent"
     DELIVERY_FAILED = "delivery_failed"
+    REVERIFIED = "reverified"
 
 
 class MethodKind(str, Enum):
@@ -77,5 +79,7 @@ DIGEST_LENGTH = 64
 
 # Session key that marks a Django session as having passed the second step.
 SESSION_VERIFIED_KEY = "_drf_twostep_verified"
+# Session key of when the session last passed a second step (epoch seconds).
+SESSION_VERIFIED_AT_KEY = "_drf_twostep_verified_at"
 
 METHOD_NAME_MAX_LENGTH = 64

@@ -139,6 +139,20 @@ class DeliveryFailed(TwoStepError):
     default_code = ErrorCode.DELIVERY_FAILED.value
 
 
+class ReverificationRequired(TwoStepError):
+    """The credential's last second step is older than ``max_age`` seconds (a sensitive
+    action asks for a fresh one: ``two-step/reverify/``)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = _("Confirm it is you: enter a fresh code to continue.")
+    default_code = ErrorCode.REVERIFICATION_REQUIRED.value
+
+    def __init__(self, max_age, detail=None):
+        super().__init__(detail)
+        self.max_age = int(max_age)
+        self.detail["max_age"] = self.max_age
+
+
 # DRF's own errors, given the contract's codes where they differ. A 405 is not the
 # contract's method_not_allowed (a method kind that is not allowed), so it gets its own code.
 _DRF_CODES = {

@@ -10,13 +10,15 @@ Simple JWT and knox packages are imported only when their issuer is used.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from importlib import import_module
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from .constants import SESSION_VERIFIED_KEY
+from .constants import SESSION_VERIFIED_AT_KEY, SESSION_VERIFIED_KEY
 from .crypto import keyed_digest, matches_keyed_digest
 from .models import TwoStepSession
 from .settings import twostep_settings
@@ -57,6 +59,19 @@ class BaseIssuer:
         """Whether ``auth`` (``request.auth`` as this issuer's authentication class sets it)
         passed the second step; ``state`` is the user's ``EnforcementState``."""
         raise NotImplementedError
+
+    def verified_at(self, request, auth, state) -> datetime | None:
+        """When ``auth`` last passed a second step (the sign-in, or a re-verification), None
+        if it never did. By default the user's last verification, for issuers whose
+        credentials all verify together (DRF's one token per user)."""
+        return state.last_verified_at if self.is_verified(request, auth, state) else None
+
+    def reverify(self, request, user, profile) -> dict:
+        """Mark the request's credential as verified now (``two-step/reverify/``); returns
+        the response fields of a new credential when the issuer must hand one out (Simple
+        JWT, knox), else nothing. ``profile`` is locked, and saved by the caller."""
+        profile.last_verified_at = timezone.now()
+        return {}
 
     def revoke(self, request) -> None:
         """Revoke the credential used for ``request`` (logout)."""
@@ -171,6 +186,34 @@ class SimpleJWTIssuer(BaseIssuer):
         amr = auth.get("amr")
         return isinstance(amr, list) and AMR_SECOND_STEP in amr
 
+    def verified_at(self, request, auth, state):
+        """The ``auth_time`` claim of a token that records the second step."""
+        auth_time = auth.get("auth_time") if self.is_verified(request, auth, state) else None
+        if not isinstance(auth_time, int):
+            return None
+        return datetime.fromtimestamp(auth_time, tz=dt_timezone.utc)
+
+    def reverify(self, request, user, profile):
+        """A new access and refresh token of the same sign-in (``sid``), with ``auth_time``
+        now: access tokens cannot be changed once issued."""
+        fields = self.issue(request, user, verified=True, profile=profile)
+        sid = request.auth.get("sid")
+        if sid:
+            from rest_framework_simplejwt.tokens import RefreshToken
+
+            refresh = RefreshToken(fields["refresh"])
+            refresh["sid"] = sid
+            fields = {"token": str(refresh.access_token), "refresh": str(refresh)}
+            if self.blacklist_installed():
+                from rest_framework_simplejwt.settings import api_settings
+                from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+                OutstandingToken.objects.filter(jti=refresh[api_settings.JTI_CLAIM]).update(
+                    token=str(refresh)
+                )
+        profile.last_verified_at = timezone.now()
+        return fields
+
     def revoke(self, request):
         token = getattr(request, "auth", None)
         sid = token.get("sid") if hasattr(token, "get") else None
@@ -258,6 +301,17 @@ class KnoxIssuer(_StoredTokenIssuer):
         instance.save(force_insert=True)
         return {"token": token, "expiry": expiry.isoformat() if expiry else None}
 
+    def verified_at(self, request, auth, state):
+        """Knox tokens verify when they are made: the token's ``created``."""
+        return auth.created if self.is_verified(request, auth, state) else None
+
+    def reverify(self, request, user, profile):
+        """A new token in place of the request's (knox keeps only digests)."""
+        fields = self.issue(request, user, verified=True, profile=profile)
+        request.auth.delete()
+        profile.last_verified_at = timezone.now()
+        return fields
+
     @classmethod
     def _tag(cls, value: str) -> str:
         return keyed_digest("knox:" + value)[: cls.TAG_LENGTH]
@@ -329,6 +383,21 @@ class SessionIssuer(BaseIssuer):
         session = getattr(getattr(request, "_request", request), "session", None)
         return bool(session is not None and session.get(SESSION_VERIFIED_KEY) is True)
 
+    def verified_at(self, request, auth, state):
+        session = getattr(getattr(request, "_request", request), "session", None)
+        if not self.is_verified(request, auth, state):
+            return None
+        at = session.get(SESSION_VERIFIED_AT_KEY)
+        if isinstance(at, int):
+            return datetime.fromtimestamp(at, tz=dt_timezone.utc)
+        return state.last_verified_at  # a session verified before the time was kept
+
+    def reverify(self, request, user, profile):
+        session = getattr(request, "_request", request).session
+        session[SESSION_VERIFIED_AT_KEY] = int(timezone.now().timestamp())
+        profile.last_verified_at = timezone.now()
+        return {}
+
     def revoke(self, request):
         from django.contrib.auth import logout as django_logout
 
@@ -396,5 +465,6 @@ def mark_session_verified(request) -> None:
     previous = session.session_key
     session.cycle_key()
     session[SESSION_VERIFIED_KEY] = True
+    session[SESSION_VERIFIED_AT_KEY] = int(timezone.now().timestamp())
     if previous:
         TwoStepSession.objects.filter(session_key=previous).update(session_key=session.session_key)

@@ -108,6 +108,9 @@ DEFAULTS = {
     # Require 2SV of staff users and superusers whatever their organizations say (OWASP: MFA for
     # privileged users). They are sent to set it up at their next request, with no grace period.
     "REQUIRED_FOR_STAFF": False,
+    # Seconds within which an organization admin must have passed a second step (the sign-in,
+    # or two-step/reverify/) to change a policy or reset a member.
+    "REVERIFY_MAX_AGE": 900,
     # When a user's password changes (any path that calls set_password() and saves), their API
     # credentials of every issuer are revoked. True keeps the one the change was made with
     # (ASVS 5.0 7.4.3); False revokes that one too.

@@ -28,3 +28,16 @@ class PasswordView(APIView):
         request.user.save()
         update_session_auth_hash(request._request, request.user)
         return Response(status=204)
+
+
+@extend_schema(exclude=True)
+class SensitiveView(APIView):
+    """A project view that asks for a second step in the last minute."""
+
+    def get_permissions(self):
+        from drf_twostep.permissions import RecentlyVerified
+
+        return [IsAuthenticated(), RecentlyVerified.within(60)()]
+
+    def get(self, request):
+        return Response({"ok": True})
