@@ -13,6 +13,7 @@ OPTIONAL = {
     "MySQLdb": "the MySQL/MariaDB driver (mysqlclient)",
     "rest_framework_simplejwt": "drf-twostep[jwt]",
     "knox": "drf-twostep[knox]",
+    "webauthn": "drf-twostep[passkeys]",
     "drf_spectacular_sidecar": "the example project's Swagger UI files",
 }
 

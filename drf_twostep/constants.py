@@ -28,6 +28,7 @@ class ErrorCode(str, Enum):
     THROTTLED = "throttled"
     DELIVERY_FAILED = "delivery_failed"
     REVERIFICATION_REQUIRED = "reverification_required"
+    INVALID_PASSKEY = "invalid_passkey"
 
 
 class EventKind(str, Enum):
@@ -49,6 +50,7 @@ class EventKind(str, Enum):
     CODE_SENT = "code_sent"
     DELIVERY_FAILED = "delivery_failed"
     REVERIFIED = "reverified"
+    PASSKEY_CLONE_SUSPECTED = "passkey_clone_suspected"
 
 
 class MethodKind(str, Enum):
@@ -83,3 +85,11 @@ SESSION_VERIFIED_KEY = "_drf_twostep_verified"
 SESSION_VERIFIED_AT_KEY = "_drf_twostep_verified_at"
 
 METHOD_NAME_MAX_LENGTH = 64
+
+# Passkeys (WebAuthn): 32 random bytes for each ceremony's challenge, stored as a SHA-256
+# digest; 64 random bytes for a user's handle (the spec's recommendation), stored as base64url;
+# credential ids of up to 1023 bytes (the spec's limit), found by the SHA-256 of their bytes.
+WEBAUTHN_CHALLENGE_BYTES = 32
+WEBAUTHN_USER_HANDLE_BYTES = 64
+WEBAUTHN_USER_HANDLE_LENGTH = 86
+WEBAUTHN_CREDENTIAL_ID_MAX_BYTES = 1023

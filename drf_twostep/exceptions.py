@@ -63,6 +63,30 @@ class InvalidRecoveryCode(TwoStepError):
     default_code = ErrorCode.INVALID_RECOVERY_CODE.value
 
 
+class InvalidPasskey(TwoStepError):
+    """
+    A WebAuthn credential that does not verify: malformed, for another challenge, origin or
+    RP ID, unknown or another user's, a bad signature, or (at registration) a credential id
+    already registered. ``method`` is the ``TwoStepMethod`` the credential names when it is
+    one of ours, else None, so that a caller can count the failure on its user.
+    """
+
+    default_detail = _("This passkey could not be verified. Try again, or use another method.")
+    default_code = ErrorCode.INVALID_PASSKEY.value
+
+    def __init__(self, detail=None, code=None, *, method=None):
+        super().__init__(detail, code)
+        self.method = method
+
+
+class PasskeyCloneSuspected(InvalidPasskey):
+    """
+    A valid signature whose sign count did not increase although the authenticator counts:
+    the credential may have been copied. Answered as ``invalid_passkey``; the caller records
+    the event ``passkey_clone_suspected`` for ``method``.
+    """
+
+
 class InvalidChallenge(TwoStepError):
     default_detail = _("This sign-in attempt is not valid. Please sign in again.")
     default_code = ErrorCode.INVALID_CHALLENGE.value

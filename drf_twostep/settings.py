@@ -84,6 +84,14 @@ DEFAULTS = {
     "SMS_HTTP_AUTH_HEADER": None,
     "SMS_SENDER": "",
     "SMS_HTTP_TIMEOUT": 10,
+    # Passkeys (WebAuthn; pip install "drf-twostep[passkeys]", docs/passkeys.md): the relying
+    # party ID, a domain such as "example.com" that passkeys are bound to for good, and the
+    # origins they may be used from: each "https://" the RP ID or a subdomain of it, with a
+    # port if not 443 ("http://localhost:8000" in development), or an Android app's
+    # "android:apk-key-hash:<hash>". The RP name shown is ISSUER_NAME. Until both are set the
+    # passkey kind is unavailable, and outside DEBUG that is a system check error.
+    "WEBAUTHN_RP_ID": None,
+    "WEBAUTHN_ORIGINS": [],
     # DRF throttle rates by scope, read at request time.
     "THROTTLE_RATES": {
         "twostep_login": "20/min",

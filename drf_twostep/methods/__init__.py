@@ -11,8 +11,9 @@ from ..settings import twostep_settings
 
 
 def method_classes() -> dict:
-    """Enabled method classes by kind, in the setting's order."""
-    return {cls.kind: cls for cls in twostep_settings.METHOD_CLASSES}
+    """Enabled method classes by kind, in the setting's order: those of ``METHOD_CLASSES``
+    that are available (a passkey needs its extra and the relying party's settings)."""
+    return {cls.kind: cls for cls in twostep_settings.METHOD_CLASSES if cls.is_available()}
 
 
 def enabled_kinds() -> list[str]:

@@ -13,7 +13,8 @@ class BaseMethod:
     One kind of 2-Step Verification method, wrapped around a ``TwoStepMethod`` row.
 
     Subclasses set ``kind`` and ``verbose_name`` and implement ``begin_setup`` and ``verify``;
-    methods that deliver codes set ``sends_code`` and implement ``send_code``.
+    methods that deliver codes set ``sends_code`` and implement ``send_code``. A kind that
+    needs an optional package or settings says whether it has them in ``is_available``.
     """
 
     kind: ClassVar[str]
@@ -24,6 +25,11 @@ class BaseMethod:
         self.instance = instance
 
     @classmethod
+    def is_available(cls) -> bool:
+        """Whether the kind can be offered now; an unavailable kind counts as not enabled."""
+        return True
+
+    @classmethod
     def begin_setup(cls, instance: TwoStepMethod, data: dict) -> dict:
         """
         Fill a new, unsaved pending ``instance`` from the validated request ``data``.
@@ -32,6 +38,13 @@ class BaseMethod:
         shown this once and never again.
         """
         raise NotImplementedError
+
+    def after_setup(self) -> dict:
+        """
+        More fields of the setup response, made once the new pending method is saved, in the
+        same transaction (a passkey's creation options, whose challenge is bound to the row).
+        """
+        return {}
 
     def verify(self, code: str, challenge=None) -> None:
         """
