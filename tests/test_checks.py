@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 from django.conf import settings
 from django.core.checks import Error, Warning, run_checks
@@ -189,3 +191,120 @@ def test_throttles_on_a_shared_cache_or_switched_off_pass_the_deploy_checks():
         "THROTTLE_RATES": dict.fromkeys(DEFAULTS["THROTTLE_RATES"]),
     }
     assert deploy_ids(DEBUG=False, CACHES=LOCMEM, DRF_TWOSTEP=no_throttles) == []
+
+
+# -- passkeys -------------------------------------------------------------------------------
+
+PASSKEYS = {
+    "METHOD_CLASSES": [
+        "drf_twostep.methods.totp.AuthenticatorAppMethod",
+        "drf_twostep.methods.passkey.PasskeyMethod",
+    ]
+}
+needs_webauthn = pytest.mark.skipif(
+    importlib.util.find_spec("webauthn") is None,
+    reason='needs "drf-twostep[passkeys]"',
+)
+
+
+@needs_webauthn
+def test_passkeys_with_their_relying_party_pass():
+    origins = ["https://example.com"]
+    assert twostep_errors(**PASSKEYS, WEBAUTHN_RP_ID="example.com", WEBAUTHN_ORIGINS=origins) == []
+
+
+@needs_webauthn
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"WEBAUTHN_RP_ID": "example.com"}, {"WEBAUTHN_ORIGINS": ["https://example.com"]}],
+    ids=["neither", "no origins", "no RP ID"],
+)
+def test_passkeys_without_their_relying_party_are_an_error_outside_debug(values):
+    assert set(twostep_errors(**PASSKEYS, **values)) == {"drf_twostep.E014"}
+    with override_settings(DEBUG=True):
+        assert set(twostep_errors(**PASSKEYS, **values)) == {"drf_twostep.W003"}
+
+
+@needs_webauthn
+def test_the_relying_party_alone_turns_the_checks_on():
+    assert twostep_errors(WEBAUTHN_RP_ID="example.com") == ["drf_twostep.E014"]
+    assert twostep_errors() == []
+
+
+@needs_webauthn
+@pytest.mark.parametrize(
+    "rp_id",
+    [
+        "https://example.com",
+        "example.com:443",
+        "example.com/",
+        "Example.com",
+        "127.0.0.1",
+        "::1",
+        "-example.com",
+        "example..com",
+        "",
+        7,
+    ],
+)
+def test_an_rp_id_that_is_no_domain_name_is_an_error(rp_id):
+    errors = twostep_errors(**PASSKEYS, WEBAUTHN_RP_ID=rp_id, WEBAUTHN_ORIGINS=["https://a.b"])
+    assert "drf_twostep.E014" in errors
+
+
+@needs_webauthn
+@pytest.mark.parametrize(
+    "origins", ["https://example.com", [], [7], None], ids=["a string", "empty", "a number", "None"]
+)
+def test_origins_that_are_no_list_of_strings_are_an_error(origins):
+    errors = twostep_errors(**PASSKEYS, WEBAUTHN_RP_ID="example.com", WEBAUTHN_ORIGINS=origins)
+    assert errors == ["drf_twostep.E014"]
+
+
+@needs_webauthn
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://example.com",
+        "https://app.example.com",
+        "https://a.b.example.com:8443",
+        "android:apk-key-hash:2jmj7l5rSw0yVb_vlWAYkK_YBwk",
+    ],
+)
+def test_origins_of_the_rp_id_pass(origin):
+    assert twostep_errors(**PASSKEYS, WEBAUTHN_RP_ID="example.com", WEBAUTHN_ORIGINS=[origin]) == []
+
+
+@needs_webauthn
+def test_http_origins_pass_on_localhost_only():
+    for origin in ("http://localhost:8000", "http://app.localhost"):
+        errors = twostep_errors(**PASSKEYS, WEBAUTHN_RP_ID="localhost", WEBAUTHN_ORIGINS=[origin])
+        assert errors == [], origin
+    origins = ["http://example.com"]
+    errors = twostep_errors(**PASSKEYS, WEBAUTHN_RP_ID="example.com", WEBAUTHN_ORIGINS=origins)
+    assert errors == ["drf_twostep.E015"]
+
+
+@needs_webauthn
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://example.org",
+        "https://notexample.com",
+        "https://example.com.evil.org",
+        "https://example.com/",
+        "https://example.com/login",
+        "https://user@example.com",
+        "https://Example.com",
+        "https://example.com:port",
+        "ftp://example.com",
+        "example.com",
+        "http://127.0.0.1:8000",
+        "android:apk-key-hash:",
+    ],
+)
+def test_an_origin_that_is_not_of_the_rp_id_is_an_error(origin):
+    errors = twostep_errors(
+        **PASSKEYS, WEBAUTHN_RP_ID="example.com", WEBAUTHN_ORIGINS=["https://example.com", origin]
+    )
+    assert errors == ["drf_twostep.E015"]
