@@ -206,6 +206,12 @@ class Client:
         return content
 
 
+def _digest(raw: str) -> str:
+    from drf_twostep.crypto import digest
+
+    return digest(raw)
+
+
 def count_queries(func) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -603,6 +609,96 @@ class Scenarios:
             )
         ]
 
+    # -- 5. passkeys --------------------------------------------------------------------------
+
+    def passkey_check(self) -> list[Result]:
+        """An assertion verify (ES256, by py_webauthn) against the TOTP check, without the
+        database; then accepting either at the second step, database writes included."""
+        try:
+            import webauthn  # noqa: F401
+        except ImportError:  # the passkeys extra (bench.txt)
+            return []
+        from django.test import override_settings
+
+        settings = twostep_settings(
+            METHOD_CLASSES=[
+                "drf_twostep.methods.totp.AuthenticatorAppMethod",
+                "drf_twostep.methods.passkey.PasskeyMethod",
+            ],
+            WEBAUTHN_RP_ID="example.com",
+            WEBAUTHN_ORIGINS=["https://example.com"],
+        )
+        with override_settings(DRF_TWOSTEP=settings):
+            return self._passkey_check()
+
+    def _passkey_check(self) -> list[Result]:
+        from django.db import transaction
+
+        from drf_twostep.constants import MethodStatus
+        from drf_twostep.methods import _webauthn, get_method
+        from drf_twostep.methods import passkey as passkeys
+        from drf_twostep.models import LoginChallenge, TwoStepMethod
+        from tests.authenticator import SoftAuthenticator
+
+        authenticator = SoftAuthenticator(counter=0)
+        method = TwoStepMethod.objects.create(user=self.alice, kind="passkey", name="bench")
+        with transaction.atomic():
+            options = passkeys.registration_options(method)
+            passkeys.register(method, authenticator.create(options))
+        TwoStepMethod.objects.filter(pk=method.pk).update(status=MethodStatus.ACTIVE.value)
+        public_key = bytes(method.passkey.public_key)
+        fixed = {"challenge": _webauthn.encode(b"\x07" * 32)}
+        totp = get_method(TwoStepMethod.objects.get(pk=self.alice_method))
+
+        def assertion():
+            return authenticator.get(fixed)
+
+        def verify_alone(credential):
+            parsed = _webauthn.parse_authentication(credential)
+            challenge = _webauthn.client_challenge(parsed)
+            _webauthn.verify_authentication(parsed, challenge, public_key, require_uv=False)
+
+        def totp_check(_):
+            assert totp.matching_step(self.alice_totp.now()) is not None
+
+        def login_prepare():
+            challenge = LoginChallenge.objects.get(digest=_digest(self._challenge(self.alice)))
+            return challenge, authenticator.get(passkeys.login_options(challenge))
+
+        def passkey_step(arg):
+            challenge, credential = arg
+            with transaction.atomic():
+                passkeys.verify_second_step(challenge, credential)
+
+        def totp_prepare():
+            self._allow_code_again()
+            return get_method(TwoStepMethod.objects.get(pk=self.alice_method))
+
+        def totp_step(handler):
+            with transaction.atomic():
+                handler.verify(self.alice_totp.now())
+
+        group = "passkeys"
+        return [
+            self._measure(
+                group,
+                "assertion verify (parse, ES256 signature, py_webauthn checks; no database)",
+                "TOTP code check (AuthenticatorAppMethod.matching_step)",
+                (verify_alone, assertion),
+                (totp_check, None),
+                (15, 200),
+                queries=False,
+            ),
+            self._measure(
+                group,
+                "accept a passkey at the second step: passkey.verify_second_step",
+                "accept a TOTP code: AuthenticatorAppMethod.verify",
+                (passkey_step, login_prepare),
+                (totp_step, totp_prepare),
+                (9, 40),
+            ),
+        ]
+
     ALL = (
         "enforced_get",
         "code_check",
@@ -610,6 +706,7 @@ class Scenarios:
         "verify_recovery",
         "setup_endpoints",
         "peers",
+        "passkey_check",
     )
 
     def run(self, names=ALL) -> list[Result]:
