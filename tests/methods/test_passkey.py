@@ -12,7 +12,6 @@ import json
 import secrets
 from datetime import timedelta
 
-import cbor2
 import pytest
 from django.db import connection, transaction
 from django.test import override_settings
@@ -22,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("webauthn")
+cbor2 = pytest.importorskip("cbor2")
 
 from drf_twostep.constants import MethodStatus  # noqa: E402
 from drf_twostep.exceptions import InvalidPasskey, PasskeyCloneSuspected  # noqa: E402
