@@ -29,6 +29,7 @@ from ._common import (
     state_changed,
     user_method,
 )
+from .devices import allowed_days, forget_all
 
 
 def status(user) -> dict:
@@ -55,6 +56,7 @@ def status(user) -> dict:
             "total": twostep_settings.RECOVERY_CODE_COUNT if enabled else 0,
             "created_at": min(codes) if codes else None,
         },
+        "remember_device_days": allowed_days(user),
         "server_time": timezone.now(),
     }
 
@@ -205,6 +207,7 @@ def _remove(request, method) -> None:
         profile.verified_credential = ""
         profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
         RecoveryCode.objects.filter(user=user).delete()
+        forget_all(user)
         # 2SV off: the user's other credentials, which passed the second step, go too.
         get_issuer().revoke_all(user, keep=request)
         record_event(user, EventKind.TWO_STEP_DISABLED, request)
