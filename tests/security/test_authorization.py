@@ -25,12 +25,12 @@ from rest_framework.test import APIClient
 from drf_twostep import sms
 from drf_twostep import urls as twostep_urls
 from drf_twostep.models import (
-    TrustedDevice,
     DeliveredCode,
     LoginChallenge,
     OrganizationPolicy,
     RecoveryCode,
     SecurityEvent,
+    TrustedDevice,
     TwoStepMethod,
     TwoStepProfile,
 )
