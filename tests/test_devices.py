@@ -181,6 +181,25 @@ def test_turning_two_step_off_forgets_the_devices(api, two_step):
     assert not TrustedDevice.objects.exists()
 
 
+def test_a_new_method_forgets_the_devices(api, two_step):
+    remembered(api, two_step)
+    client = two_step.client()
+    setup = client.post(
+        f"{AUTH}two-step/methods/",
+        {"kind": "email", "password": PASSWORD},
+        format="json",
+    )
+    assert setup.status_code == 201, setup.content
+    from django.core import mail
+
+    code = next(w for w in mail.outbox[-1].body.split() if w.isdigit() and len(w) >= 6)
+    confirmed = client.post(
+        f"{AUTH}two-step/methods/{setup.json()['id']}/confirm/", {"code": code}, format="json"
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert not TrustedDevice.objects.exists()
+
+
 def test_a_reset_forgets_the_devices(api, two_step, user):
     from drf_twostep import services
 

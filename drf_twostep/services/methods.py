@@ -117,6 +117,8 @@ def _activate(request, user, method) -> dict:
     method.is_default = not has_default
     method.save(update_fields=["status", "confirmed_at", "is_default"])
     record_event(user, EventKind.METHOD_ADDED, request, method)
+    # A change of factors forgets the trusted devices (STANDARDS #49).
+    forget_all(user)
     result = {"method": method, "token": None}
     turned_on = not profile.enabled
     if turned_on:
@@ -198,6 +200,7 @@ def _remove(request, method) -> None:
         raise MethodRequiredByOrganization()
     method.pk = method_pk  # for the event record
     record_event(user, EventKind.METHOD_REMOVED, request, method)
+    forget_all(user)
     if remaining and method.is_default:
         remaining[0].is_default = True
         remaining[0].save(update_fields=["is_default"])
@@ -207,7 +210,6 @@ def _remove(request, method) -> None:
         profile.verified_credential = ""
         profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
         RecoveryCode.objects.filter(user=user).delete()
-        forget_all(user)
         # 2SV off: the user's other credentials, which passed the second step, go too.
         get_issuer().revoke_all(user, keep=request)
         record_event(user, EventKind.TWO_STEP_DISABLED, request)
