@@ -231,6 +231,32 @@ def check_throttle_cache(app_configs=None, **kwargs):
     ]
 
 
+@register(Tags.compatibility, "drf_twostep")
+def check_exception_handler(app_configs=None, **kwargs):
+    """
+    drf_twostep.W004: the package's authentication classes are the project's defaults but the
+    project's views answer with DRF's own exception handler, whose bodies have ``detail`` only:
+    the enforcement answers there (``two_step_setup_required`` ...) then carry no ``code``, and
+    ``reverification_required`` no ``max_age``. The package's own views keep the contract.
+    """
+    from rest_framework.settings import api_settings
+    from rest_framework.views import exception_handler as drf_handler
+
+    if api_settings.EXCEPTION_HANDLER is not drf_handler:
+        return []
+    classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    if not any(cls.__module__.startswith("drf_twostep.") for cls in classes):
+        return []
+    return [
+        Warning(
+            "REST_FRAMEWORK['EXCEPTION_HANDLER'] is DRF's: the 2-Step Verification answers "
+            "on your own views will have a 'detail' but no 'code'.",
+            hint="Set it to 'drf_twostep.exceptions.exception_handler' (it runs DRF's).",
+            id="drf_twostep.W004",
+        )
+    ]
+
+
 PASSKEY_METHOD = "drf_twostep.methods.passkey.PasskeyMethod"
 ANDROID_ORIGIN = "android:apk-key-hash:"
 

@@ -308,3 +308,30 @@ def test_an_origin_that_is_not_of_the_rp_id_is_an_error(origin):
         **PASSKEYS, WEBAUTHN_RP_ID="example.com", WEBAUTHN_ORIGINS=["https://example.com", origin]
     )
     assert errors == ["drf_twostep.E015"]
+
+
+def test_drfs_own_exception_handler_with_the_package_authentication_is_a_warning():
+    from django.conf import settings
+
+    drf = "rest_framework.views.exception_handler"
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": drf}):
+        [message] = [m for m in run_checks() if m.id == "drf_twostep.W004"]
+        assert isinstance(message, Warning)
+        assert "drf_twostep.exceptions.exception_handler" in message.hint
+    # Not when the project's own authentication classes come first and alone.
+    plain = {
+        **settings.REST_FRAMEWORK,
+        "EXCEPTION_HANDLER": drf,
+        "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    }
+    with override_settings(REST_FRAMEWORK=plain):
+        assert "drf_twostep.W004" not in ids(run_checks())
+    # Nor with the package's handler, or a handler of the project's.
+    for handler in (
+        "drf_twostep.exceptions.exception_handler",
+        "tests.test_errors.recording_handler",
+    ):
+        with override_settings(
+            REST_FRAMEWORK={**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": handler}
+        ):
+            assert "drf_twostep.W004" not in ids(run_checks())
