@@ -184,6 +184,30 @@ class ReverificationRequired(TwoStepError):
         return {"max_age": self.max_age}
 
 
+class RequestTooLarge(TwoStepError):
+    """A body larger than Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = ErrorCode.REQUEST_TOO_LARGE.value
+
+
+class ServiceUnavailable(TwoStepError):
+    """
+    The database, or the cache the throttles count in, failed (the request changed nothing):
+    ``wait`` seconds become the ``Retry-After`` header.
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The service is unavailable for a moment. Try again shortly.")
+    default_code = ErrorCode.SERVICE_UNAVAILABLE.value
+    RETRY_AFTER = 5
+
+    def __init__(self, wait=RETRY_AFTER, detail=None):
+        super().__init__(detail)
+        self.wait = max(1, math.ceil(wait))
+
+
 # DRF's own errors, given the contract's codes where they differ. A 405 is not the
 # contract's method_not_allowed (a method kind that is not allowed), so it gets its own code.
 _DRF_CODES = {
@@ -221,12 +245,23 @@ def error_body(exc: exceptions.APIException) -> dict:
     return {"detail": str(detail), "code": _DRF_CODES.get(code, code)}
 
 
+def as_api_exception(exc: Exception) -> Exception:
+    """The contract's error for the faults that are not DRF's (a body over Django's limit),
+    else ``exc``."""
+    from django.core.exceptions import RequestDataTooBig
+
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    return exc
+
+
 def exception_handler(exc, context):
     """
     The project's ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` (DRF's by default), its answer then
     shaped into the contract's body (``error_body``): the project's handler still sees every
     error, and chooses the status and headers (``Retry-After``, ``WWW-Authenticate``).
     """
+    exc = as_api_exception(exc)
     response = _project_exception_handler()(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
