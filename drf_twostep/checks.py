@@ -257,6 +257,44 @@ def check_exception_handler(app_configs=None, **kwargs):
     ]
 
 
+# Redis backends, and the OPTIONS key of each that bounds a read (a socket timeout).
+_REDIS_SOCKET_TIMEOUT = {
+    "django.core.cache.backends.redis.RedisCache": "socket_timeout",
+    "django_redis.cache.RedisCache": "SOCKET_TIMEOUT",
+}
+
+
+@register(Tags.caches, "drf_twostep")
+def check_redis_timeouts(app_configs=None, **kwargs):
+    """
+    drf_twostep.W005: a Redis cache the package uses (the default cache, where the throttles
+    count, and ENFORCEMENT_CACHE) without a socket timeout. Without one, a Redis that hangs
+    (paused, or a network that drops packets) holds every throttled or cached request for as
+    long as the operating system waits, instead of the package's fail mode after a moment.
+    """
+    user_settings = getattr(settings, SETTINGS_NAME, None) or {}
+    aliases = {"default"}
+    if isinstance(user_settings, dict) and user_settings.get("ENFORCEMENT_CACHE"):
+        aliases.add(user_settings["ENFORCEMENT_CACHE"])
+    warnings = []
+    for alias in sorted(aliases):
+        cache = settings.CACHES.get(alias) or {}
+        option = _REDIS_SOCKET_TIMEOUT.get(cache.get("BACKEND", ""))
+        if option is None or (cache.get("OPTIONS") or {}).get(option):
+            continue
+        connect = option.replace("socket_", "socket_connect_").replace("SOCKET_", "SOCKET_CONNECT_")
+        warnings.append(
+            Warning(
+                f"CACHES[{alias!r}] is a Redis cache without OPTIONS[{option!r}]: while Redis "
+                "hangs, every request that uses it waits without a bound.",
+                hint=f"Set OPTIONS {{{option!r}: 0.25, {connect!r}: 0.25}} (seconds), or what "
+                "your network needs.",
+                id="drf_twostep.W005",
+            )
+        )
+    return warnings
+
+
 PASSKEY_METHOD = "drf_twostep.methods.passkey.PasskeyMethod"
 ANDROID_ORIGIN = "android:apk-key-hash:"
 

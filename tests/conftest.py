@@ -25,6 +25,7 @@ def _default_cache():
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": f"drf-twostep-suite-{os.getpid()}",
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
         }
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
