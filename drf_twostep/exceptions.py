@@ -246,12 +246,20 @@ def error_body(exc: exceptions.APIException) -> dict:
 
 
 def as_api_exception(exc: Exception) -> Exception:
-    """The contract's error for the faults that are not DRF's (a body over Django's limit),
-    else ``exc``."""
+    """The contract's error for the faults that are not DRF's, else ``exc``: a body over
+    Django's limit is 413 ``request_too_large``; a database that cannot be reached or lost the
+    connection (``OperationalError``, ``InterfaceError``) is 503 ``service_unavailable``."""
     from django.core.exceptions import RequestDataTooBig
+    from django.db import InterfaceError, OperationalError
+
+    from .faults import warn_failed
 
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The flows write in transactions: what the request began is rolled back.
+        warn_failed("the database", exc, "answering 503 service_unavailable")
+        return ServiceUnavailable()
     return exc
 
 

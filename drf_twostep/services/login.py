@@ -57,8 +57,9 @@ def login(request, username, password, *, issuer=None) -> dict:
     if profile is not None and profile.enabled:
         return _start_challenge(user, request)
     issuer = issuer or get_issuer()
-    credential = issuer.issue(request, user, verified=False, profile=profile)
-    login_completed(request, user, issuer)
+    with transaction.atomic():  # the credential and the sign-in's writes, or nothing
+        credential = issuer.issue(request, user, verified=False, profile=profile)
+        login_completed(request, user, issuer)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
     setup = must_set_up(user, EnforcementState.of(profile))
@@ -201,8 +202,18 @@ def verify_login(
                 method = _login_method(user, method_id)
                 get_method(method).verify(code, challenge=login_challenge)
         except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+            # The counters and their events are committed together (raised after the block).
             failure = exc
             locked = _register_failure(profile, login_challenge, now)
+            kind = (
+                EventKind.CODE_REPLAYED
+                if isinstance(failure, CodeAlreadyUsed)
+                else EventKind.VERIFICATION_FAILED
+            )
+            record_event(user, kind, request, method)
+            if locked:
+                until = profile.locked_until
+                record_event(user, EventKind.LOCKED_OUT, request, method, until=until)
         else:
             login_challenge.completed_at = now
             login_challenge.save(update_fields=["completed_at"])
@@ -226,15 +237,6 @@ def verify_login(
             record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
             login_completed(request, user, issuer, login_challenge)
     if failure is not None:
-        # Recorded outside the block above so that the counters are already committed.
-        kind = (
-            EventKind.CODE_REPLAYED
-            if isinstance(failure, CodeAlreadyUsed)
-            else EventKind.VERIFICATION_FAILED
-        )
-        record_event(user, kind, request, method)
-        if locked:
-            record_event(user, EventKind.LOCKED_OUT, request, method, until=profile.locked_until)
         raise failure
     response = {
         "status": LoginStatus.AUTHENTICATED.value,
