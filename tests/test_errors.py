@@ -140,3 +140,26 @@ def test_a_handler_that_declines_is_not_overruled(api, user, project_handler):
     with pytest.raises(exceptions.InvalidCredentials):
         login(api, password="wrong")
     assert CALLS == ["InvalidCredentials"]
+
+
+def test_without_a_credential_the_token_class_first_answers_401(api, db):
+    response = api.get(AUTH + "two-step/")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_without_a_credential_session_only_answers_403_with_the_same_code(db):
+    from rest_framework.test import APIRequestFactory
+
+    from drf_twostep.authentication import TwoStepSessionAuthentication
+    from drf_twostep.views import StatusView
+
+    # A project whose only authentication class is the session class (DRF reads the
+    # default classes when the view class is defined, so the view is built with them here).
+    view = type(
+        "SessionOnly", (StatusView,), {"authentication_classes": [TwoStepSessionAuthentication]}
+    )
+    response = view.as_view()(APIRequestFactory().get("/"))
+    assert response.status_code == 403
+    assert response.data["code"] == "not_authenticated" and response.data["detail"]
+    assert not response.has_header("WWW-Authenticate")
