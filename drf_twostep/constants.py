@@ -29,6 +29,9 @@ class ErrorCode(str, Enum):
     DELIVERY_FAILED = "delivery_failed"
     REVERIFICATION_REQUIRED = "reverification_required"
     INVALID_PASSKEY = "invalid_passkey"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    REQUEST_TOO_LARGE = "request_too_large"
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 class EventKind(str, Enum):

@@ -293,7 +293,6 @@ DRF_ERROR_CODES = [
     "permission_denied",
     "http_method_not_allowed",
     "not_acceptable",
-    "unsupported_media_type",
 ]
 
 

@@ -102,6 +102,11 @@ DEFAULTS = {
         "twostep_deliver_user": "10/hour",
         "twostep_deliver_destination": "10/hour",
     },
+    # What the throttles do when the cache they count in (CACHES["default"]) fails: False
+    # refuses the requests they limit with 503 service_unavailable and Retry-After; True lets
+    # them through, so that during the outage only the lockout in the database (wrong codes
+    # per user, LOCKOUT_THRESHOLD) limits guessing, and sign-ins and code sending are not limited.
+    "THROTTLE_FAIL_OPEN": False,
     # The model whose instances can require 2SV of their members ("app_label.ModelName").
     # Like AUTH_USER_MODEL, choose it before the first migrate: the policy table points at it.
     "ORGANIZATION_MODEL": "auth.Group",

@@ -218,7 +218,11 @@ events_list = extend_schema(
     tags=[TAG],
     operation_id="two_step_events_list",
     responses=authenticated(
-        {200: s.SecurityEventSerializer(many=True), 404: error(ErrorCode.NOT_FOUND)},
+        {
+            200: s.SecurityEventSerializer(many=True),
+            400: VALIDATION,
+            404: error(ErrorCode.NOT_FOUND),
+        },
         setup_allowed=False,
     ),
 )
@@ -286,7 +290,11 @@ members_list = extend_schema(
         )
     ],
     responses=authenticated(
-        {200: s.MemberSerializer(many=True), 404: error(ErrorCode.NOT_FOUND)},
+        {
+            200: s.MemberSerializer(many=True),
+            400: VALIDATION,
+            404: error(ErrorCode.NOT_FOUND),
+        },
         setup_allowed=False,
     ),
 )

@@ -63,8 +63,9 @@ def login(request, username, password, *, device_token=None, issuer=None) -> dic
         if credential is None:
             return _start_challenge(user, request)
         return _authenticated(request, user, credential)
-    credential = issuer.issue(request, user, verified=False, profile=profile)
-    login_completed(request, user, issuer)
+    with transaction.atomic():  # the credential and the sign-in's writes, or nothing
+        credential = issuer.issue(request, user, verified=False, profile=profile)
+        login_completed(request, user, issuer)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
     setup = must_set_up(user, EnforcementState.of(profile))
@@ -215,8 +216,18 @@ def verify_login(
                 method = _login_method(user, method_id)
                 get_method(method).verify(code, challenge=login_challenge)
         except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+            # The counters and their events are committed together (raised after the block).
             failure = exc
             locked = _register_failure(profile, login_challenge, now)
+            kind = (
+                EventKind.CODE_REPLAYED
+                if isinstance(failure, CodeAlreadyUsed)
+                else EventKind.VERIFICATION_FAILED
+            )
+            record_event(user, kind, request, method)
+            if locked:
+                until = profile.locked_until
+                record_event(user, EventKind.LOCKED_OUT, request, method, until=until)
         else:
             login_challenge.completed_at = now
             login_challenge.save(update_fields=["completed_at"])
@@ -242,15 +253,6 @@ def verify_login(
             if remember_device:
                 credential.update(remember(request, user, now))
     if failure is not None:
-        # Recorded outside the block above so that the counters are already committed.
-        kind = (
-            EventKind.CODE_REPLAYED
-            if isinstance(failure, CodeAlreadyUsed)
-            else EventKind.VERIFICATION_FAILED
-        )
-        record_event(user, kind, request, method)
-        if locked:
-            record_event(user, EventKind.LOCKED_OUT, request, method, until=profile.locked_until)
         raise failure
     extra = {"recovery_codes": [replacement]} if replacement is not None else {}
     return _authenticated(request, user, credential, **extra)
