@@ -93,6 +93,8 @@ def pytest_configure(config):
             ],
             "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
             "EXCEPTION_HANDLER": "drf_twostep.exceptions.exception_handler",
+            # The package's endpoints take JSON only (docs/API.md, Conventions).
+            "TEST_REQUEST_DEFAULT_FORMAT": "json",
         },
         DRF_TWOSTEP={
             "ISSUER_NAME": "Test Clinic",

@@ -91,8 +91,9 @@ async function smsCode(phone: string, after: number): Promise<string> {
   throw new Error(`no text message to ${phone} in ${SERVER_LOG}`);
 }
 
-/** A client that sends `Authorization: Token <token>`. */
-function signedIn(token: string) {
+/** A client that sends `Authorization: Token <token>` (the token issuer gives one always). */
+function signedIn(token: string | null) {
+  check(token, "a credential");
   return createClient(createConfig({ baseUrl: BASE_URL, auth: () => `Token ${token}` }));
 }
 

@@ -114,7 +114,9 @@ def log_size() -> int:
     return len(SERVER_LOG.read_text())
 
 
-def signed_in(token: str) -> AuthenticatedClient:
+def signed_in(token: str | None) -> AuthenticatedClient:
+    """A client that sends ``Authorization: Token <token>`` (the token issuer gives one)."""
+    assert token is not None
     return AuthenticatedClient(base_url=BASE_URL, token=token, prefix="Token")
 
 

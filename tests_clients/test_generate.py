@@ -45,7 +45,7 @@ def test_every_python_client_module_imports(python_client, monkeypatch):
 def test_python_client_and_journey_pass_mypy_strict(python_client):
     result = run(
         [sys.executable, "-m", "mypy", "--strict", "--config-file", HERE / "mypy.ini"]
-        + ["-p", "twostep_client", HERE / "journey_py.py"],
+        + [PYTHON_OUTPUT / "twostep_client", HERE / "journey_py.py"],
         cwd=PYTHON_OUTPUT,
         env={**os.environ, "MYPYPATH": str(PYTHON_OUTPUT)},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import generics, permissions
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 
 from ..exceptions import exception_handler
 
@@ -31,6 +32,9 @@ class TwoStepView(generics.GenericAPIView):
     # Views that a user who must set up 2SV may still reach (see authentication.py).
     twostep_setup_allowed = True
     metadata_class = ActionlessMetadata
+    # JSON in (docs/API.md, Conventions): a form or multipart body is 415
+    # unsupported_media_type, and the schema offers application/json only.
+    parser_classes = [JSONParser]
 
     def get_exception_handler(self):
         return exception_handler

@@ -24,9 +24,11 @@ class LoginView(AnonymousView):
     def post(self, request):
         data = self.validated()
         result = services.login(request, data["username"], data["password"])
-        if result["status"] == LoginStatus.VERIFICATION_REQUIRED:
-            return Response(s.ChallengeSerializer(result).data)
-        return Response(s.AuthenticatedSerializer(result).data)
+        serializer = {
+            LoginStatus.VERIFICATION_REQUIRED: s.ChallengeSerializer,
+            LoginStatus.SETUP_REQUIRED: s.SetupRequiredSerializer,
+        }.get(LoginStatus(result["status"]), s.AuthenticatedSerializer)
+        return Response(serializer(result).data)
 
 
 class VerifyLoginView(AnonymousView):
