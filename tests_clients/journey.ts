@@ -98,6 +98,7 @@ function signedIn(token: string | null) {
 }
 
 async function main(): Promise<void> {
+  // [sign-in]
   const anonymous = createClient(createConfig({ baseUrl: BASE_URL }));
   const { username, password } = JOURNEY;
   const credentials = { username, password };
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   check(setup.status === "setup_required", "setup_required");
   check(setup.two_step.required && !setup.two_step.enabled, "2SV required, not on");
   const setupClient = signedIn(setup.token);
+  // [/sign-in]
 
   // An authenticator app: step one (the key) and step two (a code from it).
   failed(
@@ -238,6 +240,7 @@ async function main(): Promise<void> {
   check(updated.is_default, "SMS is the default");
   check(ok(await twoStepStatus({ client }), 200).default_method === sms.id, "status says so");
 
+  // [second-step]
   // Sign out, then in with a code of the authenticator app (a new one: the next time step).
   empty(await twoStepLogout({ client }), 204);
   await sleep((30 - (Date.now() / 1000) % 30 + 0.5) * 1000);
@@ -252,6 +255,7 @@ async function main(): Promise<void> {
     200,
   );
   client = signedIn(signed.token);
+  // [/second-step]
 
   // Delete the authenticator app; the last method cannot go while the clinic requires 2SV.
   failed(

@@ -121,6 +121,7 @@ def signed_in(token: str | None) -> AuthenticatedClient:
 
 
 def main() -> None:
+    # [sign-in]
     anonymous = Client(base_url=BASE_URL)
     username, password = JOURNEY["username"], JOURNEY["password"]
 
@@ -137,6 +138,7 @@ def main() -> None:
     )
     assert setup.two_step.required and not setup.two_step.enabled
     setup_client = signed_in(setup.token)
+    # [/sign-in]
 
     # An authenticator app: step one (the key) and step two (a code from it).
     error(
@@ -287,6 +289,7 @@ def main() -> None:
         sms.id
     )
 
+    # [second-step]
     # Sign out, then in with a code of the authenticator app (a new one: the next time step).
     assert two_step_logout.sync_detailed(client=client).status_code == 204
     next_time_step()
@@ -305,6 +308,7 @@ def main() -> None:
         Authenticated,
     )
     client = signed_in(signed.token)
+    # [/second-step]
 
     # Delete the authenticator app; the last method cannot go while the clinic requires 2SV.
     error(
