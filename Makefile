@@ -10,7 +10,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MANAGE := $(VPY) example_project/manage.py
 
-.PHONY: demo test test-browser lint docs matrix messages clean
+.PHONY: demo test test-browser test-clients lint docs matrix messages clean
 
 ## demo: serve the example project on http://$(HOST):$(PORT)/ (SQLite unless DATABASE_URL is set)
 demo: $(VENV)/.installed-example
@@ -34,8 +34,8 @@ test-live: $(VENV)/.installed-live
 ## lint: ruff's checks and formatting
 lint: $(VENV)/.installed
 	$(VPY) -m pip install --quiet "ruff>=0.8"
-	$(VPY) -m ruff check drf_twostep tests tests_live tests_browser example_project
-	$(VPY) -m ruff format --check drf_twostep tests tests_live tests_browser example_project
+	$(VPY) -m ruff check drf_twostep tests tests_live tests_browser tests_clients example_project
+	$(VPY) -m ruff format --check drf_twostep tests tests_live tests_browser tests_clients example_project
 	$(VPY) -m ruff check benchmarks
 	$(VPY) -m ruff format --check benchmarks
 
@@ -46,6 +46,13 @@ docs: $(VENV)/.installed-docs
 ## test-browser: the demo web app in headless Chromium (tests_browser/; Debian's chromium package)
 test-browser: $(VENV)/.installed-browser
 	$(VPY) -m pytest tests_browser $(PYTEST_ARGS)
+
+## test-clients: a Python client (openapi-python-client) and a TypeScript client
+## (@hey-api/openapi-ts) generated from the example project's schema into build/clients/ with no
+## warning, type-checked strictly (mypy, tsc) and run through the whole journey against the example
+## project (tests_clients/; ports 8120-8129; Node from the system, npm packages from package-lock.json)
+test-clients: $(VENV)/.installed-clients tests_clients/node_modules/.installed
+	$(VPY) -m pytest tests_clients $(PYTEST_ARGS)
 
 ## matrix: every tox env in parallel (the Pythons of pyenv; servers as .ci/run starts them)
 matrix: $(VENV)/.installed-tox
@@ -78,7 +85,7 @@ messages: $(VENV)/.installed
 
 ## clean: remove the virtualenv, the demo database and build output
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .tox docs/_build example_project/db.sqlite3
+	rm -rf $(VENV) tests_clients/node_modules build dist *.egg-info .pytest_cache .tox docs/_build example_project/db.sqlite3
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The virtualenv with a current pip and the package installed in editable mode.
@@ -110,6 +117,14 @@ $(VENV)/.installed-docs: $(VENV)/.installed requirements/docs.txt
 
 $(VENV)/.installed-tox: $(VENV)/.installed requirements/tox.txt
 	$(VPY) -m pip install --quiet -r requirements/tox.txt
+	touch $@
+
+$(VENV)/.installed-clients: $(VENV)/.installed requirements/example.txt requirements/clients.txt
+	$(VPY) -m pip install --quiet -r requirements/example.txt -r requirements/clients.txt
+	touch $@
+
+tests_clients/node_modules/.installed: tests_clients/package.json tests_clients/package-lock.json
+	cd tests_clients && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(VENV)/.installed-live: $(VENV)/.installed requirements/example.txt requirements/live.txt

@@ -27,8 +27,18 @@ SDIST_REQUIRED = [
     "docs/index.md",
     "docs/API.md",
     "docs/_ext/*.py",
+    "tests_clients/journey_py.py",
+    "tests_clients/journey.ts",
 ]
-SDIST_FORBIDDEN = ["*.pyc", "*/__pycache__/*", "docs/_build/*", ".venv/*", ".tox/*", "*.sqlite3"]
+SDIST_FORBIDDEN = [
+    "*.pyc",
+    "*/__pycache__/*",
+    "docs/_build/*",
+    ".venv/*",
+    ".tox/*",
+    "*.sqlite3",
+    "tests_clients/node_modules/*",
+]
 
 WHEEL_REQUIRED = [
     "drf_twostep/__init__.py",

@@ -6,11 +6,11 @@ writes to the database or issues anything.
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from .constants import METHOD_NAME_MAX_LENGTH, ErrorCode, MethodKind, MethodStatus
+from .constants import METHOD_NAME_MAX_LENGTH, ErrorCode, LoginStatus, MethodKind, MethodStatus
 from .exceptions import InvalidCode
 from .models import SecurityEvent, TrustedDevice, TwoStepMethod
 
@@ -50,6 +50,30 @@ class CodeField(serializers.CharField):
 class KindField(serializers.CharField):
     """A method kind: any string, so that an unknown or disabled kind is the contract's
     ``method_not_allowed`` rather than a field error; the schema lists the built-in kinds."""
+
+
+class ConstantField(serializers.CharField):
+    """An output field that is always ``constant``: the ``status`` that tells the answers of
+    ``login/`` apart (the schema gives it as a one-value enum, the discriminator's value)."""
+
+    def __init__(self, constant: str, **kwargs):
+        self.constant = constant
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        return self.constant
+
+    def to_representation(self, value):
+        return self.constant
+
+
+class ErrorCodeField(serializers.ChoiceField):
+    """The ``code`` of an error body: one of the package's codes or DRF's (the schema's
+    ``ErrorCode`` component)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=ERROR_CODES, **kwargs)
 
 
 class LoginSerializer(serializers.Serializer):
@@ -226,7 +250,7 @@ class DeviceExpiryField(WhenGivenMixin, serializers.DateTimeField):
 
 
 class AuthenticatedSerializer(CredentialFieldsMixin, serializers.Serializer):
-    status = serializers.CharField(help_text=_("`authenticated` or `setup_required`."))
+    status = ConstantField(LoginStatus.AUTHENTICATED.value)
     token = serializers.CharField(allow_null=True, help_text=TOKEN_HELP)
     two_step = StatusSerializer()
     recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
@@ -241,8 +265,18 @@ class AuthenticatedSerializer(CredentialFieldsMixin, serializers.Serializer):
     device_expires_at = DeviceExpiryField(required=False, allow_null=True)
 
 
+class SetupRequiredSerializer(AuthenticatedSerializer):
+    """Signed in, but the credential works only on the setup endpoints until a method is
+    confirmed (an organization requires 2SV)."""
+
+    status = ConstantField(LoginStatus.SETUP_REQUIRED.value)
+
+
+@extend_schema_serializer(component_name="VerificationRequired")
 class ChallengeSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text=_("`verification_required`."))
+    """The password was right and 2SV is on: a challenge for the second step, no credential."""
+
+    status = ConstantField(LoginStatus.VERIFICATION_REQUIRED.value)
     challenge = serializers.CharField()
     expires_in = serializers.IntegerField()
     methods = MethodSerializer(many=True)
@@ -261,6 +295,9 @@ class ConfirmResponseSerializer(CredentialFieldsMixin, serializers.Serializer):
     )
 
 
+# Not "RecoveryCodes": a model of that name with a field recovery_codes trips
+# openapi-python-client (the local variable of the one shadows the other).
+@extend_schema_serializer(component_name="RecoveryCodesResponse")
 class RecoveryCodesSerializer(serializers.Serializer):
     recovery_codes = serializers.ListField(child=serializers.CharField())
 
@@ -296,11 +333,18 @@ DRF_ERROR_CODES = [
 ]
 
 
+ERROR_CODES = [c.value for c in ErrorCode] + DRF_ERROR_CODES
+
+
+@extend_schema_serializer(component_name="ErrorResponse")
 class ErrorSerializer(serializers.Serializer):
+    """An error: a sentence for people and a stable code for programs."""
+
     detail = serializers.CharField()
-    code = serializers.ChoiceField(choices=[c.value for c in ErrorCode] + DRF_ERROR_CODES)
+    code = ErrorCodeField()
 
 
+@extend_schema_serializer(component_name="ValidationErrorResponse")
 class ValidationErrorSerializer(ErrorSerializer):
     """``invalid``: besides ``detail`` and ``code``, each bad field maps to its messages."""
 

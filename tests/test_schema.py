@@ -116,9 +116,15 @@ def test_schema_gives_each_endpoint_its_contract_success_status(schema, endpoint
 
 def test_schema_error_codes_are_the_packages(schema):
     components = schema["components"]["schemas"]
-    code = resolve(schema, components["Error"]["properties"]["code"])
+    for name in ("ErrorResponse", "ValidationErrorResponse"):
+        # One named enum of every code, which clients generate as one type (ErrorCode).
+        assert components[name]["properties"]["code"] == {"$ref": "#/components/schemas/ErrorCode"}
+        assert set(components[name]["required"]) == {"detail", "code"}
+    code = components["ErrorCode"]
     assert set(code["enum"]) == {c.value for c in ErrorCode} | set(DRF_ERROR_CODES)
-    assert set(components["Error"]["required"]) == {"detail", "code"}
+    # The fields' errors beside detail and code, each a list of messages.
+    fields = components["ValidationErrorResponse"]["additionalProperties"]
+    assert fields["type"] == "array" and fields["items"] == {"type": "string"}
 
 
 def test_every_error_response_lists_its_codes_with_an_example_of_each(schema):
@@ -137,7 +143,7 @@ def test_every_error_response_lists_its_codes_with_an_example_of_each(schema):
 
 def test_every_authenticated_endpoint_documents_401_and_the_enforcement_403(schema):
     for endpoint, operation in operations(schema).items():
-        if operation.get("security") == [{}]:
+        if "security" not in operation:
             continue
         responses = operation["responses"]
         assert "401" in responses, endpoint
@@ -159,11 +165,16 @@ def test_login_answers_one_of_two_shapes_told_apart_by_status(schema):
     ref = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     login = schema["components"]["schemas"][ref]
     assert login["discriminator"]["propertyName"] == "status"
-    assert set(login["discriminator"]["mapping"]) == {
-        "authenticated",
-        "setup_required",
-        "verification_required",
-    }
+    mapping = login["discriminator"]["mapping"]
+    assert set(mapping) == {"authenticated", "setup_required", "verification_required"}
+    # One component per answer, whose status is that one value.
+    assert sorted(login["oneOf"], key=str) == sorted(
+        ({"$ref": r} for r in mapping.values()), key=str
+    )
+    for value, ref in mapping.items():
+        variant = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+        assert resolve(schema, variant["properties"]["status"])["enum"] == [value]
+        assert "status" in variant["required"]
 
 
 def resolve(schema, prop: dict) -> dict:
@@ -184,17 +195,124 @@ def test_schema_describes_the_pdf_as_application_pdf(schema):
     content = operations(schema)[("post", "two-step/recovery-codes/pdf/")]["responses"]["200"][
         "content"
     ]
-    assert list(content) == ["application/pdf"]
+    assert content == {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 
 
 def test_schema_marks_sign_in_anonymous_and_self_service_authenticated(schema):
     ops = operations(schema)
     for endpoint in [("post", "login/"), ("post", "login/verify/"), ("post", "login/send-code/")]:
-        assert ops[endpoint].get("security") == [{}], endpoint
+        # No security requirement: a generated client calls them without a credential.
+        assert "security" not in ops[endpoint], endpoint
     for endpoint, operation in ops.items():
         if endpoint[1].startswith("two-step/") or endpoint[1] == "logout/":
             schemes = {name for requirement in operation["security"] for name in requirement}
             assert "tokenAuth" in schemes, endpoint
+
+
+def test_request_bodies_are_json_only(schema):
+    """JSON in: no form or multipart bodies that generators would offer beside it."""
+    bodies = {
+        endpoint: list(operation["requestBody"]["content"])
+        for endpoint, operation in operations(schema).items()
+        if "requestBody" in operation
+    }
+    assert bodies and all(types == ["application/json"] for types in bodies.values()), bodies
+    # DELETE two-step/methods/{id}/ takes the password in its body.
+    delete = operations(schema)[("delete", "two-step/methods/{}/")]["requestBody"]
+    assert delete["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Password"
+    }
+
+
+def test_every_error_response_is_a_named_error_component(schema):
+    named = {"#/components/schemas/ErrorResponse", "#/components/schemas/ValidationErrorResponse"}
+    for endpoint, operation in operations(schema).items():
+        for status, response in operation["responses"].items():
+            if status.startswith(("4", "5")):
+                ref = response["content"]["application/json"]["schema"]["$ref"]
+                assert ref in named, (endpoint, status, ref)
+                # Where a field can be invalid, the fields' errors can be in the body too.
+                invalid = "`invalid`" in response["description"]
+                assert ref.endswith("ValidationErrorResponse") == invalid, (endpoint, status)
+
+
+def test_tags_and_operation_ids_make_module_and_function_names(schema):
+    """Generators name modules after tags and functions after operationIds: words that
+    start with a letter, one operationId per operation."""
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", operation_id) for operation_id in ids), ids
+    tags = {tag for item in schema["paths"].values() for op in item.values() for tag in op["tags"]}
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z -]*", tag) for tag in tags), tags
+    assert {tag for op in operations(schema).values() for tag in op["tags"]} == {
+        "Two-Step Verification",
+        "Organizations",
+    }
+
+
+def json_schema(schema, node):
+    """``node`` (an OpenAPI 3.0 schema object) as JSON Schema: ``nullable`` as a null type,
+    ``$ref`` resolved, so that jsonschema can check examples against it."""
+    if isinstance(node, list):
+        return [json_schema(schema, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return json_schema(schema, schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]])
+    converted = {
+        key: json_schema(schema, value)
+        for key, value in node.items()
+        if key not in ("nullable", "discriminator", "readOnly", "writeOnly", "example")
+    }
+    if "properties" in node:
+        converted["properties"] = {
+            name: json_schema(schema, value) for name, value in node["properties"].items()
+        }
+    if node.get("nullable"):
+        converted = {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+def test_every_example_is_valid_against_its_schema(schema):
+    import jsonschema
+
+    checked = 0
+    for endpoint, operation in operations(schema).items():
+        bodies = [("request", operation.get("requestBody", {}))] + list(
+            operation["responses"].items()
+        )
+        for where, body in bodies:
+            for media, content in body.get("content", {}).items():
+                for name, example in content.get("examples", {}).items():
+                    target = json_schema(schema, content["schema"])
+                    try:
+                        jsonschema.validate(example["value"], target)
+                    except jsonschema.ValidationError as error:
+                        pytest.fail(f"{endpoint} {where} {media} example {name!r}: {error.message}")
+                    checked += 1
+    assert checked > 50
+
+
+def test_nullable_fields_are_marked(schema):
+    """Fields that are null in real answers say so (generated clients reject a null otherwise)."""
+    components = schema["components"]["schemas"]
+    for component, field in [
+        ("Status", "grace_period_ends_at"),
+        ("Status", "default_method"),
+        ("RecoveryCodeCount", "created_at"),
+        ("Method", "last_used_at"),
+        ("VerificationRequired", "default_method"),
+        ("ConfirmResponse", "token"),
+        ("Authenticated", "token"),
+        ("Policy", "required_since"),
+        ("Member", "last_verified_at"),
+        ("SecurityEvent", "method"),
+        ("SecurityEvent", "ip"),
+    ]:
+        assert components[component]["properties"][field].get("nullable") is True, (
+            component,
+            field,
+        )
 
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "openapi.json"

@@ -21,6 +21,7 @@ _STATUS = {
     "default_method": 7,
     "methods": [_METHOD],
     "recovery_codes": {"remaining": 1, "total": 1, "created_at": "2026-11-28T10:00:00Z"},
+    "remember_device_days": 0,
     "server_time": "2026-11-28T10:06:00Z",
 }
 _TOKEN = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"

@@ -1,7 +1,13 @@
-"""drf-spectacular extensions for the package's authentication classes."""
+"""drf-spectacular extensions: the package's authentication classes, and the fields and
+serializers whose schema drf-spectacular cannot infer (one-value enums, the error codes, the
+field errors of a validation error)."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.plumbing import ResolvedComponent, build_bearer_security_scheme_object
 
 
 class TwoStepSessionScheme(OpenApiAuthenticationExtension):
@@ -64,4 +70,64 @@ class TwoStepKnoxScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": f'knox token with required prefix "{prefix}". A user with '
             "2-Step Verification on needs a token from `login/verify/`.",
+        }
+
+
+class ConstantFieldScheme(OpenApiSerializerFieldExtension):
+    """A one-value enum, as a component of its own (``AuthenticatedStatus``) so that the
+    enum naming of drf-spectacular leaves it be: the ``status`` that discriminates the answers
+    of ``login/``."""
+
+    target_class = "drf_twostep.serializers.ConstantField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        constant, field = self.target.constant, self.target.field_name
+        words = f"{constant}_{field}".split("_")
+        component = ResolvedComponent(
+            name="".join(word.title() for word in words),
+            type=ResolvedComponent.SCHEMA,
+            object=f"{constant}_{field}",
+            schema={"type": "string", "enum": [constant]},
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+class ErrorCodeFieldScheme(OpenApiSerializerFieldExtension):
+    """The ``code`` of every error body: the one ``ErrorCode`` component."""
+
+    target_class = "drf_twostep.serializers.ErrorCodeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        from ..serializers import ERROR_CODES
+
+        component = ResolvedComponent(
+            name="ErrorCode",
+            type=ResolvedComponent.SCHEMA,
+            object="ErrorCode",
+            schema={
+                "type": "string",
+                "enum": ERROR_CODES,
+                "description": "A stable machine string: docs/API.md, Error codes.",
+            },
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+class ValidationErrorScheme(OpenApiSerializerExtension):
+    """``ValidationErrorResponse``: ``detail`` and ``code``, and each bad field with its
+    messages (``additionalProperties``)."""
+
+    target_class = "drf_twostep.serializers.ValidationErrorSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {
+            **schema,
+            "additionalProperties": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "A field's error messages.",
+            },
         }

@@ -6,6 +6,7 @@ with which codes and examples, lives here.
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -24,7 +25,9 @@ from .examples import (
 )
 from .responses import THROTTLED, VALIDATION, authenticated, error
 
-TAG = "2-Step Verification"
+# Tags name the generated clients' modules (``api.two_step_verification`` in Python): words,
+# no leading digit.
+TAG = "Two-Step Verification"
 ORG_TAG = "Organizations"
 
 # The id of a method in its path: digits only (``<int:pk>``), so never negative.
@@ -48,6 +51,8 @@ device_id = extend_schema(
 login = extend_schema(
     tags=[TAG],
     operation_id="two_step_login",
+    # No credential is needed (nor looked at): clients call it without one.
+    auth=[],
     request=s.LoginSerializer,
     responses={
         200: OpenApiResponse(
@@ -55,7 +60,7 @@ login = extend_schema(
                 component_name="LoginResponse",
                 serializers={
                     "authenticated": s.AuthenticatedSerializer,
-                    "setup_required": s.AuthenticatedSerializer,
+                    "setup_required": s.SetupRequiredSerializer,
                     "verification_required": s.ChallengeSerializer,
                 },
                 resource_type_field_name="status",
@@ -63,7 +68,7 @@ login = extend_schema(
             description="`authenticated` or `setup_required` with a credential, or "
             "`verification_required` with a challenge and no credential.",
         ),
-        400: error(ErrorCode.INVALID_CREDENTIALS),
+        400: error(ErrorCode.INVALID_CREDENTIALS, ErrorCode.INVALID),
         429: THROTTLED,
     },
     examples=LOGIN_EXAMPLES,
@@ -72,6 +77,7 @@ login = extend_schema(
 login_verify = extend_schema(
     tags=[TAG],
     operation_id="two_step_login_verify",
+    auth=[],
     examples=VERIFY_EXAMPLES,
     request=s.VerifyLoginSerializer,
     responses={
@@ -82,6 +88,7 @@ login_verify = extend_schema(
             ErrorCode.INVALID_RECOVERY_CODE,
             ErrorCode.INVALID_CHALLENGE,
             ErrorCode.CHALLENGE_EXPIRED,
+            ErrorCode.INVALID,
         ),
         404: error(ErrorCode.NOT_FOUND),
         429: error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
@@ -91,6 +98,7 @@ login_verify = extend_schema(
 login_send_code = extend_schema(
     tags=[TAG],
     operation_id="two_step_login_send_code",
+    auth=[],
     request=s.SendCodeSerializer,
     responses={
         202: s.SendCodeResponseSerializer,
@@ -98,6 +106,7 @@ login_send_code = extend_schema(
             ErrorCode.METHOD_DOES_NOT_SEND,
             ErrorCode.INVALID_CHALLENGE,
             ErrorCode.CHALLENGE_EXPIRED,
+            ErrorCode.INVALID,
         ),
         404: error(ErrorCode.NOT_FOUND),
         429: error(ErrorCode.THROTTLED, ErrorCode.TOO_MANY_ATTEMPTS),
@@ -155,6 +164,21 @@ methods_update = extend_schema(
     ),
 )
 
+
+class RequestBodyOnDelete(AutoSchema):
+    """The schema of a view whose DELETE takes a body (drf-spectacular gives bodies to POST,
+    PUT and PATCH only): ``DELETE two-step/methods/{id}/`` takes the password."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
 methods_destroy = extend_schema(
     tags=[TAG],
     operation_id="two_step_methods_destroy",
@@ -162,7 +186,7 @@ methods_destroy = extend_schema(
     responses=authenticated(
         {
             204: None,
-            400: error(ErrorCode.PASSWORD_INCORRECT),
+            400: error(ErrorCode.PASSWORD_INCORRECT, ErrorCode.INVALID),
             404: error(ErrorCode.NOT_FOUND),
             409: error(ErrorCode.METHOD_REQUIRED_BY_ORGANIZATION),
             429: THROTTLED,
@@ -178,7 +202,7 @@ methods_confirm = extend_schema(
     responses=authenticated(
         {
             200: s.ConfirmResponseSerializer,
-            400: error(ErrorCode.INVALID_CODE, ErrorCode.CODE_ALREADY_USED),
+            400: error(ErrorCode.INVALID_CODE, ErrorCode.CODE_ALREADY_USED, ErrorCode.INVALID),
             404: error(ErrorCode.NOT_FOUND),
             409: error(ErrorCode.METHOD_NOT_PENDING),
             429: THROTTLED,
@@ -193,7 +217,7 @@ recovery_codes_regenerate = extend_schema(
     responses=authenticated(
         {
             201: s.RecoveryCodesSerializer,
-            400: error(ErrorCode.PASSWORD_INCORRECT),
+            400: error(ErrorCode.PASSWORD_INCORRECT, ErrorCode.INVALID),
             409: error(ErrorCode.TWO_STEP_NOT_ENABLED),
             429: THROTTLED,
         },
@@ -208,7 +232,7 @@ recovery_codes_pdf = extend_schema(
     responses=authenticated(
         {
             (200, "application/pdf"): OpenApiResponse(bytes, description="The PDF document."),
-            400: error(ErrorCode.INVALID_RECOVERY_CODE),
+            400: error(ErrorCode.INVALID_RECOVERY_CODE, ErrorCode.INVALID),
         },
         setup_allowed=False,
     ),

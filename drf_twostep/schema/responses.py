@@ -33,8 +33,12 @@ def _details() -> dict[str, str]:
 class ErrorResponse(OpenApiResponse):
     """An error response with ``codes``: ``{"detail", "code"}`` and one example per code."""
 
-    def __init__(self, *codes, serializer=s.ErrorSerializer, description=None):
+    def __init__(self, *codes, serializer=None, description=None):
         self.codes = tuple(getattr(code, "value", code) for code in codes)
+        if serializer is None:
+            # Where a field can be invalid the body may hold the fields' errors too.
+            invalid = ErrorCode.INVALID.value in self.codes
+            serializer = s.ValidationErrorSerializer if invalid else s.ErrorSerializer
         details = _details()
         super().__init__(
             serializer,
@@ -56,7 +60,6 @@ def error(*codes, description=None) -> ErrorResponse:
 
 VALIDATION = ErrorResponse(
     ErrorCode.INVALID,
-    serializer=s.ValidationErrorSerializer,
     description="`invalid`: the fields' errors as DRF gives them, beside detail and code.",
 )
 UNAUTHENTICATED = ErrorResponse("not_authenticated")

@@ -26,9 +26,11 @@ class LoginView(AnonymousView):
         result = services.login(
             request, data["username"], data["password"], device_token=data.get("device_token")
         )
-        if result["status"] == LoginStatus.VERIFICATION_REQUIRED:
-            return Response(s.ChallengeSerializer(result).data)
-        return Response(s.AuthenticatedSerializer(result).data)
+        serializer = {
+            LoginStatus.VERIFICATION_REQUIRED: s.ChallengeSerializer,
+            LoginStatus.SETUP_REQUIRED: s.SetupRequiredSerializer,
+        }.get(LoginStatus(result["status"]), s.AuthenticatedSerializer)
+        return Response(serializer(result).data)
 
 
 class VerifyLoginView(AnonymousView):

@@ -57,6 +57,7 @@ class MethodDetailView(UserView):
     """Rename a method or make it the default; delete it (password required)."""
 
     serializer_class = s.MethodUpdateSerializer
+    schema = operations.RequestBodyOnDelete()
 
     def get_throttles(self):
         # A wrong password on DELETE counts toward throttling, as on setup.
