@@ -21,7 +21,7 @@ from drf_twostep.authentication import (
     TwoStepTokenAuthentication,
     allow_without_two_step,
 )
-from drf_twostep.models import OrganizationPolicy
+from drf_twostep.models import OrganizationPolicy, SecurityEvent
 from tests.helpers import (
     AUTH,
     PASSWORD,
@@ -29,6 +29,7 @@ from tests.helpers import (
     enable_totp,
     login,
     start_setup,
+    statements,
     token_client,
     totp_from_uri,
     verify,
@@ -401,23 +402,85 @@ def test_login_of_a_two_step_user_costs_four_queries(
     assert response.json()["status"] == "verification_required"
 
 
-def test_login_verify_costs_fifteen_queries(api, user_with_totp, django_assert_num_queries):
+# The statements of login/verify/ before and after the code check.
+VERIFY_OPENS = [
+    "BEGIN",
+    # The challenge with its user and their profile, locked.
+    "SELECT drf_twostep_loginchallenge",
+    # All of the user's methods: the one checked, and the status object's.
+    "SELECT drf_twostep_twostepmethod",
+]
+VERIFY_COMPLETES = [
+    # Completed once: a conditional UPDATE.
+    "UPDATE drf_twostep_loginchallenge",
+    "SELECT authtoken_token",
+    "UPDATE drf_twostep_twostepprofile",
+    # The events of the sign-in, in one INSERT.
+    "INSERT drf_twostep_securityevent",
+    # Django's user_logged_in: last_login.
+    "UPDATE auth_user",
+    "COMMIT",
+    # The status object: recovery codes and the organizations' policies.
+    "SELECT drf_twostep_recoverycode",
+    "SELECT drf_twostep_organizationpolicy",
+]
+
+
+# In a real transaction, so that BEGIN and COMMIT are the flow's own.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "kind, checks",
+    [
+        # The replay guard, with last_used_at.
+        ("code", ["UPDATE drf_twostep_twostepmethod"]),
+        # The code used, and its replacement.
+        ("recovery_code", ["DELETE drf_twostep_recoverycode", "INSERT drf_twostep_recoverycode"]),
+    ],
+)
+def test_login_verify_costs_twelve_or_thirteen_queries(api, user_with_totp, kind, checks):
     challenge = login(api).json()["challenge"]
-    with django_assert_num_queries(15):
-        response = verify(api, challenge, code=user_with_totp.code())
+    given = user_with_totp.code() if kind == "code" else user_with_totp.recovery_codes[0]
+    with CaptureQueriesContext(connection) as captured:
+        response = verify(api, challenge, **{kind: given})
     assert response.status_code == 200, response.content
+    assert statements(captured) == VERIFY_OPENS + checks + VERIFY_COMPLETES
+    assert len(captured) == {"code": 12, "recovery_code": 13}[kind]
 
 
-def test_wrong_code_on_login_verify_costs_eight_queries(
-    api, user_with_totp, django_assert_num_queries
-):
+# In a real transaction, so that BEGIN and COMMIT are the flow's own.
+@pytest.mark.django_db(transaction=True)
+def test_wrong_code_on_login_verify_costs_seven_queries(api, user_with_totp):
     challenge = login(api).json()["challenge"]
     near = {user_with_totp.code(offset) for offset in (-1, 0, 1)}
     wrong = next(f"{n:06d}" for n in range(10**6) if f"{n:06d}" not in near)
     for _ in range(2):
-        with django_assert_num_queries(8):
+        with CaptureQueriesContext(connection) as captured:
             response = verify(api, challenge, code=wrong)
         assert response.status_code == 400
+        assert statements(captured) == [
+            "BEGIN",
+            "SELECT drf_twostep_loginchallenge",
+            "SELECT drf_twostep_twostepmethod",
+            # The attempt counted on the challenge and on the user.
+            "UPDATE drf_twostep_loginchallenge",
+            "UPDATE drf_twostep_twostepprofile",
+            "COMMIT",
+            # verification_failed, after the counters are committed.
+            "INSERT drf_twostep_securityevent",
+        ]
+
+
+def test_wrong_code_that_locks_out_records_both_events_in_one_insert(api, user_with_totp, settings):
+    settings.DRF_TWOSTEP = {**settings.DRF_TWOSTEP, "LOCKOUT_THRESHOLD": 1}
+    challenge = login(api).json()["challenge"]
+    near = {user_with_totp.code(offset) for offset in (-1, 0, 1)}
+    wrong = next(f"{n:06d}" for n in range(10**6) if f"{n:06d}" not in near)
+    with CaptureQueriesContext(connection) as captured:
+        response = verify(api, challenge, code=wrong)
+    assert response.status_code == 400
+    assert statements(captured).count("INSERT drf_twostep_securityevent") == 1
+    kinds = SecurityEvent.objects.filter(user=user_with_totp.user).values_list("kind", flat=True)
+    assert {"verification_failed", "locked_out"} <= set(kinds)
 
 
 # -- REQUIRED_FOR_STAFF --------------------------------------------------------------------
