@@ -413,7 +413,7 @@ VERIFY_OPENS = [
 VERIFY_COMPLETES = [
     # Completed once: a conditional UPDATE.
     "UPDATE drf_twostep_loginchallenge",
-    "SELECT authtoken_token",
+    # (The user's token came with the challenge's row.)
     "UPDATE drf_twostep_twostepprofile",
     # The events of the sign-in, in one INSERT.
     "INSERT drf_twostep_securityevent",
@@ -437,14 +437,53 @@ VERIFY_COMPLETES = [
         ("recovery_code", ["DELETE drf_twostep_recoverycode", "INSERT drf_twostep_recoverycode"]),
     ],
 )
-def test_login_verify_costs_twelve_or_thirteen_queries(api, user_with_totp, kind, checks):
+def test_login_verify_costs_eleven_or_twelve_queries(api, user_with_totp, kind, checks):
     challenge = login(api).json()["challenge"]
     given = user_with_totp.code() if kind == "code" else user_with_totp.recovery_codes[0]
     with CaptureQueriesContext(connection) as captured:
         response = verify(api, challenge, **{kind: given})
     assert response.status_code == 200, response.content
     assert statements(captured) == VERIFY_OPENS + checks + VERIFY_COMPLETES
-    assert len(captured) == {"code": 12, "recovery_code": 13}[kind]
+    assert len(captured) == {"code": 11, "recovery_code": 12}[kind]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_login_verify_inserts_a_missing_token_without_a_savepoint(api, user_with_totp):
+    Token.objects.filter(user=user_with_totp.user).delete()
+    challenge = login(api).json()["challenge"]
+    with CaptureQueriesContext(connection) as captured:
+        response = verify(api, challenge, code=user_with_totp.code())
+    assert response.status_code == 200, response.content
+    done = statements(captured)
+    assert done[:4] == VERIFY_OPENS + ["UPDATE drf_twostep_twostepmethod"]
+    assert done[4:6] == ["UPDATE drf_twostep_loginchallenge", "INSERT authtoken_token"]
+    assert "SAVEPOINT" not in done and len(done) == 12
+    assert token_client(response.json()["token"]).get(ME).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_made_meanwhile_elsewhere_makes_login_verify_start_over(api, user_with_totp):
+    user = user_with_totp.user
+    Token.objects.filter(user=user).delete()
+    challenge = login(api).json()["challenge"]
+    raced = []
+
+    def obtain_auth_token_meanwhile(execute, sql, params, many, context):
+        # Another path (obtain_auth_token, the admin) creates the user's token between the
+        # second step's SELECT and its INSERT.
+        if sql.startswith('INSERT INTO "authtoken_token"') and not raced:
+            raced.append(sql)
+            execute(sql, [Token.generate_key(), *params[1:]], many, context)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(obtain_auth_token_meanwhile):
+        response = verify(api, challenge, code=user_with_totp.code())
+    assert raced and response.status_code == 200, response.content
+    assert token_client(response.json()["token"]).get(ME).status_code == 200
+    # Started over from the start: the challenge, the code and the events count once.
+    kinds = list(SecurityEvent.objects.filter(user=user).values_list("kind", flat=True))
+    assert kinds.count("verification_succeeded") == 1
+    assert_error(verify(api, challenge, code=user_with_totp.code()), 400, "invalid_challenge")
 
 
 # In a real transaction, so that BEGIN and COMMIT are the flow's own.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
@@ -128,69 +129,74 @@ def verify_login(
     not reset them) and lock the user out with backoff. Returns the authenticated response;
     a recovery code's replacement is included as ``recovery_codes``.
     """
-    now = timezone.now()
-    failure = None
-    with transaction.atomic():
-        login_challenge = open_challenge(challenge, now)
-        user = login_challenge.user
-        profile = user.two_step
-        check_not_locked(profile, login_challenge, now)
-        # All of the user's methods in one query: the one to check, and the status object's.
-        methods = list(TwoStepMethod.objects.filter(user=user))
-        method = None
-        replacement = None
-        try:
-            if recovery_code is not None:
-                replacement = recovery.consume(user, recovery_code)
-                if replacement is None:
-                    raise InvalidRecoveryCode()
-            else:
-                method = _login_method(methods, method_id)
-                get_method(method).verify(code, challenge=login_challenge)
-        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
-            failure = exc
-            locked = register_failure(profile, login_challenge, now)
-        else:
-            complete(login_challenge, now)
-            profile.failed_attempts = 0
-            profile.locked_until = None
-            profile.last_verified_at = now
-            user.backend = login_challenge.backend
-            issuer = issuer or get_issuer()
-            credential = issuer.issue(request, user, verified=True, profile=profile)
-            profile.save(
-                update_fields=[
-                    "failed_attempts",
-                    "locked_until",
-                    "last_verified_at",
-                    "verified_credential",
-                ]
-            )
-            state_changed(user)
-            kinds = [EventKind.VERIFICATION_SUCCEEDED]
-            if recovery_code is not None:
-                kinds.insert(0, EventKind.RECOVERY_CODE_USED)
-            record_events(user, kinds, request, method)
-            login_completed(request, user, issuer, login_challenge)
-    if failure is not None:
-        # Recorded outside the block above so that the counters are already committed.
+    issuer = issuer or get_issuer()
+    try:
+        done = _verify(request, challenge, code, method_id, recovery_code, issuer)
+    except IntegrityError:
+        # The credential's INSERT lost a race with one made by another path for the user (as
+        # get_or_create's would, without a savepoint on every sign-in): all of it was rolled
+        # back, and the second time the credential is found.
+        done = _verify(request, challenge, code, method_id, recovery_code, issuer)
+    user, profile, method = done.user, done.profile, done.method
+    if done.failure is not None:
+        # Recorded outside the transaction so that the counters are already committed.
         kinds = [
             EventKind.CODE_REPLAYED
-            if isinstance(failure, CodeAlreadyUsed)
+            if isinstance(done.failure, CodeAlreadyUsed)
             else EventKind.VERIFICATION_FAILED
         ]
-        if locked:
+        if done.locked:
             kinds.append(EventKind.LOCKED_OUT)
         record_events(user, kinds, request, method, until=profile.locked_until)
-        raise failure
+        raise done.failure
     response = {
         "status": LoginStatus.AUTHENTICATED.value,
-        **credential,
-        "two_step": status(user, profile=profile, methods=methods),
+        **done.credential,
+        "two_step": status(user, profile=profile, methods=done.methods),
     }
-    if replacement is not None:
-        response["recovery_codes"] = [replacement]
+    if done.replacement is not None:
+        response["recovery_codes"] = [done.replacement]
     return get_adapter().build_credential_response(request, user, response)
+
+
+def _verify(request, challenge, code, method_id, recovery_code, issuer) -> SimpleNamespace:
+    """verify_login's transaction: check the code, then count the failure or complete."""
+    now = timezone.now()
+    done = SimpleNamespace(method=None, replacement=None, failure=None, locked=False)
+    with transaction.atomic():
+        login_challenge = open_challenge(challenge, now, related=issuer.user_relations())
+        user = done.user = login_challenge.user
+        profile = done.profile = user.two_step
+        check_not_locked(profile, login_challenge, now)
+        # All of the user's methods in one query: the one to check, and the status object's.
+        done.methods = list(TwoStepMethod.objects.filter(user=user))
+        try:
+            if recovery_code is not None:
+                done.replacement = recovery.consume(user, recovery_code)
+                if done.replacement is None:
+                    raise InvalidRecoveryCode()
+            else:
+                done.method = _login_method(done.methods, method_id)
+                get_method(done.method).verify(code, challenge=login_challenge)
+        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+            done.failure = exc
+            done.locked = register_failure(profile, login_challenge, now)
+            return done
+        complete(login_challenge, now)
+        profile.failed_attempts = 0
+        profile.locked_until = None
+        profile.last_verified_at = now
+        user.backend = login_challenge.backend
+        done.credential = issuer.issue(request, user, verified=True, profile=profile)
+        fields = ["failed_attempts", "locked_until", "last_verified_at", "verified_credential"]
+        profile.save(update_fields=fields)
+        state_changed(user)
+        kinds = [EventKind.VERIFICATION_SUCCEEDED]
+        if recovery_code is not None:
+            kinds.insert(0, EventKind.RECOVERY_CODE_USED)
+        record_events(user, kinds, request, done.method)
+        login_completed(request, user, issuer, login_challenge)
+    return done
 
 
 def _login_method(methods, method_id) -> TwoStepMethod:
