@@ -231,6 +231,70 @@ def check_throttle_cache(app_configs=None, **kwargs):
     ]
 
 
+@register(Tags.compatibility, "drf_twostep")
+def check_exception_handler(app_configs=None, **kwargs):
+    """
+    drf_twostep.W004: the package's authentication classes are the project's defaults but the
+    project's views answer with DRF's own exception handler, whose bodies have ``detail`` only:
+    the enforcement answers there (``two_step_setup_required`` ...) then carry no ``code``, and
+    ``reverification_required`` no ``max_age``. The package's own views keep the contract.
+    """
+    from rest_framework.settings import api_settings
+    from rest_framework.views import exception_handler as drf_handler
+
+    if api_settings.EXCEPTION_HANDLER is not drf_handler:
+        return []
+    classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    if not any(cls.__module__.startswith("drf_twostep.") for cls in classes):
+        return []
+    return [
+        Warning(
+            "REST_FRAMEWORK['EXCEPTION_HANDLER'] is DRF's: the 2-Step Verification answers "
+            "on your own views will have a 'detail' but no 'code'.",
+            hint="Set it to 'drf_twostep.exceptions.exception_handler' (it runs DRF's).",
+            id="drf_twostep.W004",
+        )
+    ]
+
+
+# Redis backends, and the OPTIONS key of each that bounds a read (a socket timeout).
+_REDIS_SOCKET_TIMEOUT = {
+    "django.core.cache.backends.redis.RedisCache": "socket_timeout",
+    "django_redis.cache.RedisCache": "SOCKET_TIMEOUT",
+}
+
+
+@register(Tags.caches, "drf_twostep")
+def check_redis_timeouts(app_configs=None, **kwargs):
+    """
+    drf_twostep.W005: a Redis cache the package uses (the default cache, where the throttles
+    count, and ENFORCEMENT_CACHE) without a socket timeout. Without one, a Redis that hangs
+    (paused, or a network that drops packets) holds every throttled or cached request for as
+    long as the operating system waits, instead of the package's fail mode after a moment.
+    """
+    user_settings = getattr(settings, SETTINGS_NAME, None) or {}
+    aliases = {"default"}
+    if isinstance(user_settings, dict) and user_settings.get("ENFORCEMENT_CACHE"):
+        aliases.add(user_settings["ENFORCEMENT_CACHE"])
+    warnings = []
+    for alias in sorted(aliases):
+        cache = settings.CACHES.get(alias) or {}
+        option = _REDIS_SOCKET_TIMEOUT.get(cache.get("BACKEND", ""))
+        if option is None or (cache.get("OPTIONS") or {}).get(option):
+            continue
+        connect = option.replace("socket_", "socket_connect_").replace("SOCKET_", "SOCKET_CONNECT_")
+        warnings.append(
+            Warning(
+                f"CACHES[{alias!r}] is a Redis cache without OPTIONS[{option!r}]: while Redis "
+                "hangs, every request that uses it waits without a bound.",
+                hint=f"Set OPTIONS {{{option!r}: 0.25, {connect!r}: 0.25}} (seconds), or what "
+                "your network needs.",
+                id="drf_twostep.W005",
+            )
+        )
+    return warnings
+
+
 PASSKEY_METHOD = "drf_twostep.methods.passkey.PasskeyMethod"
 ANDROID_ORIGIN = "android:apk-key-hash:"
 

@@ -1,10 +1,16 @@
 """
 Errors of the HTTP contract.
 
-Each error renders as ``{"detail": "...", "code": "..."}`` under any DRF exception handler,
-because its ``detail`` is that dict. ``exception_handler`` adds a ``code`` to DRF's own errors
-too (field validation errors get ``"code": "invalid"``); the package's views use it, and
-projects can set it as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` to get codes everywhere.
+Each error is a DRF ``APIException``: ``detail`` is a translated string and the stable code
+from ``ErrorCode`` is its ``default_code`` (``exc.get_codes()``), as DRF's own errors. Some
+carry more fields for the body (``body_extra()``: ``max_age`` of ``ReverificationRequired``);
+``wait`` becomes the ``Retry-After`` header, as DRF's ``Throttled`` does.
+
+``exception_handler`` runs the project's ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` and shapes
+its answer into the contract's body, ``{"detail": "...", "code": "...", ...}``; DRF's own
+errors get their code too (field validation errors keep DRF's shape and gain
+``"code": "invalid"``). The package's views use it; projects can set it as their
+``EXCEPTION_HANDLER`` to get the same bodies on their own views.
 """
 
 from __future__ import annotations
@@ -25,14 +31,13 @@ class TwoStepError(exceptions.APIException):
     default_detail = _("The request could not be completed.")
     default_code = ErrorCode.INVALID.value
 
-    def __init__(self, detail=None, code=None):
-        detail = self.default_detail if detail is None else detail
-        code = self.default_code if code is None else code
-        super().__init__({"detail": detail, "code": code})
-
     @property
     def code(self) -> str:
-        return str(cast(dict, self.detail)["code"])
+        return str(cast(exceptions.ErrorDetail, self.detail).code)
+
+    def body_extra(self) -> dict:
+        """Fields of the error body beside ``detail`` and ``code``."""
+        return {}
 
 
 class InvalidCredentials(TwoStepError):
@@ -174,7 +179,33 @@ class ReverificationRequired(TwoStepError):
     def __init__(self, max_age, detail=None):
         super().__init__(detail)
         self.max_age = int(max_age)
-        self.detail["max_age"] = self.max_age
+
+    def body_extra(self) -> dict:
+        return {"max_age": self.max_age}
+
+
+class RequestTooLarge(TwoStepError):
+    """A body larger than Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = ErrorCode.REQUEST_TOO_LARGE.value
+
+
+class ServiceUnavailable(TwoStepError):
+    """
+    The database, or the cache the throttles count in, failed (the request changed nothing):
+    ``wait`` seconds become the ``Retry-After`` header.
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The service is unavailable for a moment. Try again shortly.")
+    default_code = ErrorCode.SERVICE_UNAVAILABLE.value
+    RETRY_AFTER = 5
+
+    def __init__(self, wait=RETRY_AFTER, detail=None):
+        super().__init__(detail)
+        self.wait = max(1, math.ceil(wait))
 
 
 # DRF's own errors, given the contract's codes where they differ. A 405 is not the
@@ -187,31 +218,60 @@ _DRF_CODES = {
 }
 
 
+def _project_exception_handler():
+    """The project's ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``; DRF's when that is this one."""
+    # Imported here: authentication classes import this module while DRF's views load.
+    from rest_framework import views
+    from rest_framework.settings import api_settings
+
+    handler = api_settings.EXCEPTION_HANDLER
+    return views.exception_handler if handler is exception_handler else handler
+
+
+def error_body(exc: exceptions.APIException) -> dict:
+    """The contract's body for ``exc``: ``detail`` and ``code``, plus the fields of field
+    validation errors (DRF's shape) or of ``body_extra()``."""
+    if isinstance(exc, TwoStepError):
+        return {"detail": str(exc.detail), "code": exc.code, **exc.body_extra()}
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail
+        body = dict(fields) if isinstance(fields, dict) else {"non_field_errors": fields}
+        body.setdefault("detail", str(_("Invalid input.")))
+        body["code"] = ErrorCode.INVALID.value
+        return body
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+    return {"detail": str(detail), "code": _DRF_CODES.get(code, code)}
+
+
+def as_api_exception(exc: Exception) -> Exception:
+    """The contract's error for the faults that are not DRF's, else ``exc``: a body over
+    Django's limit is 413 ``request_too_large``; a database that cannot be reached or lost the
+    connection (``OperationalError``, ``InterfaceError``) is 503 ``service_unavailable``."""
+    from django.core.exceptions import RequestDataTooBig
+    from django.db import InterfaceError, OperationalError
+
+    from .faults import warn_failed
+
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The flows write in transactions: what the request began is rolled back.
+        warn_failed("the database", exc, "answering 503 service_unavailable")
+        return ServiceUnavailable()
+    return exc
+
+
 def exception_handler(exc, context):
     """
-    DRF's exception handler, plus a top-level ``code`` on every error body.
-
-    Field validation errors keep DRF's shape and gain ``"code": "invalid"``; other DRF
-    errors keep ``detail`` and gain their DRF code.
+    The project's ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` (DRF's by default), its answer then
+    shaped into the contract's body (``error_body``): the project's handler still sees every
+    error, and chooses the status and headers (``Retry-After``, ``WWW-Authenticate``).
     """
-    # Imported here: authentication classes import this module while DRF's views load.
-    from rest_framework.views import exception_handler as drf_exception_handler
-
-    response = drf_exception_handler(exc, context)
+    exc = as_api_exception(exc)
+    response = _project_exception_handler()(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
-    if isinstance(exc, TwoStepError):
-        return response
-    if isinstance(exc, exceptions.ValidationError):
-        data = response.data
-        if not isinstance(data, dict):
-            data = {"non_field_errors": data}
-        data.setdefault("detail", str(_("Invalid input.")))
-        data["code"] = ErrorCode.INVALID.value
-        response.data = data
-        return response
-    if isinstance(response.data, dict) and "detail" in response.data:
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else exc.default_code
-        response.data["code"] = _DRF_CODES.get(code, code)
+    response.data = error_body(exc)
     return response

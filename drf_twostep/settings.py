@@ -102,6 +102,11 @@ DEFAULTS = {
         "twostep_deliver_user": "10/hour",
         "twostep_deliver_destination": "10/hour",
     },
+    # What the throttles do when the cache they count in (CACHES["default"]) fails: False
+    # refuses the requests they limit with 503 service_unavailable and Retry-After; True lets
+    # them through, so that during the outage only the lockout in the database (wrong codes
+    # per user, LOCKOUT_THRESHOLD) limits guessing, and sign-ins and code sending are not limited.
+    "THROTTLE_FAIL_OPEN": False,
     # The model whose instances can require 2SV of their members ("app_label.ModelName").
     # Like AUTH_USER_MODEL, choose it before the first migrate: the policy table points at it.
     "ORGANIZATION_MODEL": "auth.Group",
@@ -119,6 +124,10 @@ DEFAULTS = {
     # Seconds within which an organization admin must have passed a second step (the sign-in,
     # or two-step/reverify/) to change a policy or reset a member.
     "REVERIFY_MAX_AGE": 900,
+    # Days a device may be remembered after a second step on it ("remember this device"):
+    # login/ with its device token then skips the second step. 0 (the default) turns trusted
+    # devices off; an organization's policy may lower it for its members (0 forbids).
+    "REMEMBER_DEVICE_DAYS": 0,
     # When a user's password changes (any path that calls set_password() and saves), their API
     # credentials of every issuer are revoked. True keeps the one the change was made with
     # (ASVS 5.0 7.4.3); False revokes that one too.

@@ -6,6 +6,8 @@ from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
 from .crypto import keyed_digest
+from .exceptions import ServiceUnavailable
+from .faults import warn_failed
 from .settings import twostep_settings
 
 
@@ -21,6 +23,11 @@ class TwoStepRateThrottle(SimpleRateThrottle):
     many arrive at once and on however many processes (DRF's own throttle reads its history
     and writes it back, and requests that arrive together all pass). Rates above
     ``MAX_SLOTS`` per period use DRF's history instead.
+
+    When the cache fails (down, or slower than its socket timeout), ``THROTTLE_FAIL_OPEN``
+    decides: False (the default) refuses the request with 503 ``service_unavailable`` and
+    ``Retry-After``; True lets it through, so that only the lockout in the database counts
+    wrong codes.
     """
 
     scope: str
@@ -30,6 +37,16 @@ class TwoStepRateThrottle(SimpleRateThrottle):
         return twostep_settings.THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request, view):
+        try:
+            return self._allow_request(request, view)
+        except Exception as exc:  # noqa: BLE001 - any cache failure: THROTTLE_FAIL_OPEN decides
+            if twostep_settings.THROTTLE_FAIL_OPEN:
+                warn_failed("the throttles' cache", exc, "letting requests through")
+                return True
+            warn_failed("the throttles' cache", exc, "refusing the throttled requests (503)")
+            raise ServiceUnavailable() from exc
+
+    def _allow_request(self, request, view):
         if self.rate is None or self.num_requests > self.MAX_SLOTS:
             return super().allow_request(request, view)
         self.key = self.get_cache_key(request, view)

@@ -25,6 +25,7 @@ def _default_cache():
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": f"drf-twostep-suite-{os.getpid()}",
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
         }
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
@@ -93,6 +94,8 @@ def pytest_configure(config):
             ],
             "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
             "EXCEPTION_HANDLER": "drf_twostep.exceptions.exception_handler",
+            # The package's views read JSON only (multipart is 415).
+            "TEST_REQUEST_DEFAULT_FORMAT": "json",
         },
         DRF_TWOSTEP={
             "ISSUER_NAME": "Test Clinic",

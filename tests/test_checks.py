@@ -163,7 +163,13 @@ def deploy_ids(**overrides):
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 DUMMY = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
-REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ""}}
+REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "",
+        "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+    }
+}
 
 
 @pytest.mark.parametrize("caches", [LOCMEM, DUMMY])
@@ -308,3 +314,72 @@ def test_an_origin_that_is_not_of_the_rp_id_is_an_error(origin):
         **PASSKEYS, WEBAUTHN_RP_ID="example.com", WEBAUTHN_ORIGINS=["https://example.com", origin]
     )
     assert errors == ["drf_twostep.E015"]
+
+
+def test_drfs_own_exception_handler_with_the_package_authentication_is_a_warning():
+    from django.conf import settings
+
+    drf = "rest_framework.views.exception_handler"
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": drf}):
+        [message] = [m for m in run_checks() if m.id == "drf_twostep.W004"]
+        assert isinstance(message, Warning)
+        assert "drf_twostep.exceptions.exception_handler" in message.hint
+    # Not when the project's own authentication classes come first and alone.
+    plain = {
+        **settings.REST_FRAMEWORK,
+        "EXCEPTION_HANDLER": drf,
+        "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    }
+    with override_settings(REST_FRAMEWORK=plain):
+        assert "drf_twostep.W004" not in ids(run_checks())
+    # Nor with the package's handler, or a handler of the project's.
+    for handler in (
+        "drf_twostep.exceptions.exception_handler",
+        "tests.test_errors.recording_handler",
+    ):
+        with override_settings(
+            REST_FRAMEWORK={**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": handler}
+        ):
+            assert "drf_twostep.W004" not in ids(run_checks())
+
+
+def redis_cache(backend, **options):
+    return {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:6379/0", "OPTIONS": options}
+
+
+DJANGO_REDIS = "django.core.cache.backends.redis.RedisCache"
+THIRD_PARTY_REDIS = "django_redis.cache.RedisCache"
+
+
+@pytest.mark.parametrize(
+    ("backend", "option"), [(DJANGO_REDIS, "socket_timeout"), (THIRD_PARTY_REDIS, "SOCKET_TIMEOUT")]
+)
+def test_a_redis_cache_without_a_socket_timeout_is_a_warning(backend, option):
+    from django.conf import settings
+
+    from drf_twostep.checks import check_redis_timeouts
+
+    # The check alone: Django's own cache checks would import django-redis.
+    caches = {**settings.CACHES, "default": redis_cache(backend)}
+    with override_settings(CACHES=caches):
+        [message] = check_redis_timeouts()
+    assert isinstance(message, Warning) and message.id == "drf_twostep.W005"
+    assert option in message.msg and "'default'" in message.msg
+    caches["default"] = redis_cache(backend, **{option: 0.25})
+    with override_settings(CACHES=caches):
+        assert check_redis_timeouts() == []
+
+
+def test_the_enforcement_cache_is_checked_and_other_caches_are_not():
+    from django.conf import settings
+
+    caches = {
+        **settings.CACHES,
+        "twostep": redis_cache(DJANGO_REDIS),
+        "other": redis_cache(DJANGO_REDIS),
+    }
+    with override_settings(CACHES=caches):
+        assert "drf_twostep.W005" not in ids(run_checks())
+        with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER, "ENFORCEMENT_CACHE": "twostep"}):
+            [message] = [m for m in run_checks() if m.id == "drf_twostep.W005"]
+    assert "'twostep'" in message.msg

@@ -83,6 +83,7 @@ def test_each_error_raises_with_the_status_api_md_gives_it():
     # DRF's own errors under the package's codes.
     raised[ErrorCode.INVALID.value] = drf_exceptions.ValidationError.status_code
     raised[ErrorCode.THROTTLED.value] = drf_exceptions.Throttled.status_code
+    raised[ErrorCode.UNSUPPORTED_MEDIA_TYPE.value] = drf_exceptions.UnsupportedMediaType.status_code
     assert set(raised) == PACKAGE_CODES
     mismatched = {
         code: (status, table.get(code))

@@ -502,9 +502,9 @@ def test_wrong_code_on_login_verify_costs_seven_queries(api, user_with_totp):
             # The attempt counted on the challenge and on the user.
             "UPDATE drf_twostep_loginchallenge",
             "UPDATE drf_twostep_twostepprofile",
-            "COMMIT",
-            # verification_failed, after the counters are committed.
+            # verification_failed, committed with the counters.
             "INSERT drf_twostep_securityevent",
+            "COMMIT",
         ]
 
 

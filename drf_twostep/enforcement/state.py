@@ -5,8 +5,6 @@ the database.
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -15,16 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.utils import timezone
 
+from ..faults import warn_failed
 from ..models import TwoStepProfile
 from ..settings import twostep_settings
 
-logger = logging.getLogger("drf_twostep")
-
 _STATE_KEY = "drf_twostep:state:%s"
 _GENERATION_KEY = "drf_twostep:policy-generation"
-
-# the database).
-CACHE_WARNING_INTERVAL = 60
 
 
 @dataclass(frozen=True)
@@ -90,9 +84,17 @@ def _cache():
     return caches[alias] if alias else None
 
 
+# True once forgetting a state failed in this process (the cache down or hung): the cache may
+# then keep a copy older than the database, so no cached copy is trusted here until every copy
+# is made stale by a new generation.
+_unforgotten = False
+
+
 def _cached_state(user) -> EnforcementState:
     cache = _cache()
     if cache is None:
+        return _load(user)
+    if _unforgotten and not _forget_all(cache):
         return _load(user)
     key = _STATE_KEY % user.pk
     try:
@@ -112,26 +114,31 @@ def _cached_state(user) -> EnforcementState:
     return state
 
 
-_last_cache_warning = 0.0
+def _forget_all(cache) -> bool:
+    """A new generation, so that no copy cached before counts; False if the cache failed."""
+    global _unforgotten
+    try:
+        cache.add(_GENERATION_KEY, 0, None)
+        cache.incr(_GENERATION_KEY)
+    except Exception as exc:  # noqa: BLE001
+        _unforgotten = True
+        _cache_failed(exc)
+        return False
+    _unforgotten = False
+    return True
 
 
 def _cache_failed(exc) -> None:
-    """Log a failing ENFORCEMENT_CACHE, at most once per CACHE_WARNING_INTERVAL."""
-    global _last_cache_warning
-    now = time.monotonic()
-    if now - _last_cache_warning >= CACHE_WARNING_INTERVAL:
-        _last_cache_warning = now
-        logger.warning(
-            "drf_twostep: ENFORCEMENT_CACHE failed (%s: %s); reading the state from the "
-            "database until it answers again",
-            exc.__class__.__name__,
-            exc,
-        )
+    """Log a failing ENFORCEMENT_CACHE, at most once per ``faults.WARNING_INTERVAL``."""
+    warn_failed(
+        "ENFORCEMENT_CACHE", exc, "reading the state from the database until it answers again"
+    )
 
 
 def invalidate(user) -> None:
     """Forget what is known of the state of ``user`` beyond their profile row: what the
     request holds and the cached copy."""
+    global _unforgotten
     user.__dict__.pop("_twostep_state", None)
     relation = _profile_relation()
     if relation.is_cached(user):
@@ -141,19 +148,15 @@ def invalidate(user) -> None:
         try:
             cache.delete(_STATE_KEY % user.pk)
         except Exception as exc:  # noqa: BLE001
+            _unforgotten = True
             _cache_failed(exc)
 
 
 def invalidate_all() -> None:
     """Forget every cached state: bump the generation they carry."""
     cache = _cache()
-    if cache is None:
-        return
-    try:
-        cache.add(_GENERATION_KEY, 0, None)
-        cache.incr(_GENERATION_KEY)
-    except Exception as exc:  # noqa: BLE001
-        _cache_failed(exc)
+    if cache is not None:
+        _forget_all(cache)
 
 
 # When the staff requirement (REQUIRED_FOR_STAFF) applies from: always.

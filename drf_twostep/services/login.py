@@ -38,25 +38,32 @@ from ._common import (
     session_authenticated,
     state_changed,
 )
-from .methods import status
+from .devices import recognise, remember, sign_in_on_device
+from .methods import _LOAD, status
 
 
-def login(request, username, password, *, issuer=None) -> dict:
+def login(request, username, password, *, device_token=None, issuer=None) -> dict:
     """
-    Check the password. A user with 2SV on gets a challenge and no credential; a user
-    without 2SV gets a credential from ``issuer`` (default: ``TOKEN_ISSUER``'s). Raises
-    ``InvalidCredentials`` whether or not the user exists.
+    Check the password. A user with 2SV on gets a challenge and no credential, unless
+    ``device_token`` is one of their trusted devices; a user without 2SV gets a credential
+    from ``issuer`` (default: ``TOKEN_ISSUER``'s). Raises ``InvalidCredentials`` whether or
+    not the user exists.
     """
     credentials = {get_user_model().USERNAME_FIELD: username, "password": password}
     user = authenticate(getattr(request, "_request", request), **credentials)
     if user is None:
         raise InvalidCredentials()
     profile = TwoStepProfile.objects.filter(user=user).first()
-    if profile is not None and profile.enabled:
-        return _start_challenge(user, request)
     issuer = issuer or get_issuer()
-    credential = issuer.issue(request, user, verified=False, profile=profile)
-    login_completed(request, user, issuer)
+    if profile is not None and profile.enabled:
+        device = recognise(user, device_token, profile) if device_token else None
+        credential = sign_in_on_device(request, user, device, issuer) if device else None
+        if credential is None:
+            return _start_challenge(user, request)
+        return _authenticated(request, user, credential)
+    with transaction.atomic():  # the credential and the sign-in's writes, or nothing
+        credential = issuer.issue(request, user, verified=False, profile=profile)
+        login_completed(request, user, issuer)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
     setup = must_set_up(user, EnforcementState.of(profile))
@@ -120,49 +127,54 @@ def send_login_code(request, challenge, method_id) -> int:
 
 
 def verify_login(
-    request, challenge, code=None, method_id=None, recovery_code=None, *, issuer=None
+    request,
+    challenge,
+    code=None,
+    method_id=None,
+    recovery_code=None,
+    *,
+    remember_device=False,
+    issuer=None,
 ) -> dict:
     """
     Complete a login with a code from a method, or with a recovery code.
 
     Wrong codes count on the challenge and on the user (in the database, so a new login does
     not reset them) and lock the user out with backoff. Returns the authenticated response;
-    a recovery code's replacement is included as ``recovery_codes``.
+    a recovery code's replacement is included as ``recovery_codes``, and with
+    ``remember_device`` the device token (``devices.remember``).
     """
     issuer = issuer or get_issuer()
+    args = (request, challenge, code, method_id, recovery_code, issuer, remember_device)
     try:
-        done = _verify(request, challenge, code, method_id, recovery_code, issuer)
+        done = _verify(*args)
     except IntegrityError:
         # The credential's INSERT lost a race with one made by another path for the user (as
         # get_or_create's would, without a savepoint on every sign-in): all of it was rolled
         # back, and the second time the credential is found.
-        done = _verify(request, challenge, code, method_id, recovery_code, issuer)
-    user, profile, method = done.user, done.profile, done.method
+        done = _verify(*args)
     if done.failure is not None:
-        # Recorded outside the transaction so that the counters are already committed.
-        kinds = [
-            EventKind.CODE_REPLAYED
-            if isinstance(done.failure, CodeAlreadyUsed)
-            else EventKind.VERIFICATION_FAILED
-        ]
-        if done.locked:
-            kinds.append(EventKind.LOCKED_OUT)
-        record_events(user, kinds, request, method, until=profile.locked_until)
         raise done.failure
-    response = {
-        "status": LoginStatus.AUTHENTICATED.value,
-        **done.credential,
-        "two_step": status(user, profile=profile, methods=done.methods),
-    }
-    if done.replacement is not None:
-        response["recovery_codes"] = [done.replacement]
-    return get_adapter().build_credential_response(request, user, response)
+    extra = {"recovery_codes": [done.replacement]} if done.replacement is not None else {}
+    return _authenticated(
+        request, done.user, done.credential, profile=done.profile, methods=done.methods, **extra
+    )
 
 
-def _verify(request, challenge, code, method_id, recovery_code, issuer) -> SimpleNamespace:
+def _authenticated(request, user, credential, *, profile=_LOAD, methods=None, **extra) -> dict:
+    """The answer of a completed sign-in: the credential and the user's status (from
+    ``profile`` and ``methods`` when the caller has them)."""
+    two_step = status(user, profile=profile, methods=methods)
+    response = {"status": LoginStatus.AUTHENTICATED.value, **credential, "two_step": two_step}
+    return get_adapter().build_credential_response(request, user, {**response, **extra})
+
+
+def _verify(
+    request, challenge, code, method_id, recovery_code, issuer, remember_device
+) -> SimpleNamespace:
     """verify_login's transaction: check the code, then count the failure or complete."""
     now = timezone.now()
-    done = SimpleNamespace(method=None, replacement=None, failure=None, locked=False)
+    done = SimpleNamespace(method=None, replacement=None, failure=None)
     with transaction.atomic():
         login_challenge = open_challenge(challenge, now, related=issuer.user_relations())
         user = done.user = login_challenge.user
@@ -179,8 +191,16 @@ def _verify(request, challenge, code, method_id, recovery_code, issuer) -> Simpl
                 done.method = _login_method(done.methods, method_id)
                 get_method(done.method).verify(code, challenge=login_challenge)
         except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+            # The counters and their events are committed together (raised after the block).
             done.failure = exc
-            done.locked = register_failure(profile, login_challenge, now)
+            kinds = [
+                EventKind.CODE_REPLAYED
+                if isinstance(exc, CodeAlreadyUsed)
+                else EventKind.VERIFICATION_FAILED
+            ]
+            if register_failure(profile, login_challenge, now):
+                kinds.append(EventKind.LOCKED_OUT)
+            record_events(user, kinds, request, done.method, until=profile.locked_until)
             return done
         complete(login_challenge, now)
         profile.failed_attempts = 0
@@ -196,6 +216,8 @@ def _verify(request, challenge, code, method_id, recovery_code, issuer) -> Simpl
             kinds.insert(0, EventKind.RECOVERY_CODE_USED)
         record_events(user, kinds, request, done.method)
         login_completed(request, user, issuer, login_challenge)
+        if remember_device:
+            done.credential.update(remember(request, user, now))
     return done
 
 

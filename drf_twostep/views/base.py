@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import generics, permissions
+from rest_framework.exceptions import ValidationError
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 
 from ..exceptions import exception_handler
+from ..parsers import JSONObjectParser
 
 
 class ActionlessMetadata(SimpleMetadata):
@@ -24,6 +27,34 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request):
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        return min(positive_int(self.page_size_query_param, value), self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        value = request.query_params.get(self.page_query_param)
+        if value is None or value in self.last_page_strings:
+            return super().get_page_number(request, paginator)
+        return positive_int(self.page_query_param, value)
+
+
+def positive_int(name: str, value: str) -> int:
+    """A query parameter the schema types as a positive integer; 400 ``invalid`` if not."""
+    if value.isascii() and value.isdigit() and 0 < int(value):
+        return int(value)
+    raise ValidationError({name: [_("A positive whole number is required.")]})
+
+
+def boolean(name: str, value: str | None) -> bool | None:
+    """A query parameter the schema types as a boolean (``true`` or ``false``)."""
+    if value is None:
+        return None
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValidationError({name: [_("Must be true or false.")]})
+
 
 class TwoStepView(generics.GenericAPIView):
     """Base view: the package's error bodies (``detail`` and ``code``) on every error."""
@@ -31,6 +62,8 @@ class TwoStepView(generics.GenericAPIView):
     # Views that a user who must set up 2SV may still reach (see authentication.py).
     twostep_setup_allowed = True
     metadata_class = ActionlessMetadata
+    # "JSON in" (docs/API.md): one JSON object per body, any other media type is 415.
+    parser_classes = [JSONObjectParser]
 
     def get_exception_handler(self):
         return exception_handler

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from .. import serializers as s
 from .. import services
 from ..schema import operations
-from .base import Pagination, UserView
+from .base import Pagination, UserView, boolean
 
 
 class OrganizationView(UserView):
@@ -58,9 +58,9 @@ class MemberListView(OrganizationView, generics.ListAPIView):
     def get_queryset(self):
         organization = self.get_organization()
         members = services.organization_members(organization, services.get_policy(organization))
-        compliant = self.request.query_params.get("compliant")
-        if compliant in ("true", "false"):
-            members = members.filter(compliant=compliant == "true")
+        compliant = boolean("compliant", self.request.query_params.get("compliant"))
+        if compliant is not None:
+            members = members.filter(compliant=compliant)
         return members
 
     @operations.members_list

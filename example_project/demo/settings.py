@@ -73,6 +73,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=600,
+        # A persistent connection the server closed (a restart, pg_terminate_backend) is
+        # noticed before the request uses it, not by the request failing.
+        conn_health_checks=True,
     )
 }
 
@@ -103,6 +106,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis that is down or hangs costs a request at most a quarter of a second
+            # before the package's fail modes apply (docs/operations.md), not minutes.
+            "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
         }
     }
 
@@ -129,6 +135,8 @@ DRF_TWOSTEP = {
     "SMS_BACKEND": "drf_twostep.sms.backends.console.SmsBackend",
     # With a shared cache, enforcement costs no query on a warm request.
     "ENFORCEMENT_CACHE": "default" if REDIS_URL else None,
+    # "Remember this device" on the sign-in page: for 30 days after a second step.
+    "REMEMBER_DEVICE_DAYS": 30,
 }
 
 SPECTACULAR_SETTINGS = {

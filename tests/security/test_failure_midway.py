@@ -1,8 +1,9 @@
 """
 Failure midway (STANDARDS #35, #36, #40; DESIGN: "each flow runs in a transaction"): a
-database error in the middle of confirming a method, resetting a member and regenerating or
-using recovery codes leaves everything as it was (no half-done change, no event, no email),
-and the same request then succeeds. The failure is injected at the database edge, after the
+database error in the middle of signing in, confirming a method, resetting a member and
+regenerating or using recovery codes is a JSON 503 ``service_unavailable`` with
+``Retry-After``, leaves everything as it was (no half-done change, no event, no email), and
+the same request then succeeds. The failure is injected at the database edge, after the
 statement ran, as when the connection drops before its answer arrives.
 """
 
@@ -24,6 +25,7 @@ from drf_twostep.models import (
 from tests.helpers import (
     AUTH,
     PASSWORD,
+    assert_error,
     enable_totp,
     login,
     start_setup,
@@ -49,9 +51,15 @@ def state_of(user) -> dict:
 
 
 def failing(client):
-    """The client answers a 500 for an unhandled error instead of raising it."""
+    """The client answers a 500 for an unhandled error instead of raising it (none is
+    expected: the database's errors are the contract's 503)."""
     client.raise_request_exception = False
     return client
+
+
+def assert_unavailable(response):
+    assert_error(response, 503, "service_unavailable")
+    assert int(response["Retry-After"]) >= 1
 
 
 def confirm(client, method_id, code):
@@ -83,7 +91,7 @@ def test_confirm_failing_midway_changes_nothing_and_can_be_retried(api, user, cl
     with fail_on(statement) as failure:
         response = confirm(failing(client), setup["id"], code)
     assert failure.fired
-    assert response.status_code == 500
+    assert_unavailable(response)
     assert state_of(user) == before
     assert TwoStepMethod.objects.get(pk=setup["id"]).status == "pending"
     assert mail.outbox == []
@@ -132,7 +140,7 @@ def test_member_reset_failing_midway_changes_nothing_and_can_be_retried(
     with fail_on(statement) as failure:
         response = failing(admin.client()).post(reset)
     assert failure.fired
-    assert response.status_code == 500
+    assert_unavailable(response)
     assert (state_of(member.user), state_of(admin.user)) == before
     assert mail.outbox == []
     assert member.client().get(ME).status_code == 200
@@ -161,7 +169,7 @@ def test_regenerating_recovery_codes_failing_midway_keeps_the_old_ones(api, user
     with fail_on(statement) as failure:
         response = failing(two_step.client()).post(AUTH + "two-step/recovery-codes/", body)
     assert failure.fired
-    assert response.status_code == 500
+    assert_unavailable(response)
     assert state_of(user) == before
     assert mail.outbox == []
 
@@ -191,7 +199,7 @@ def test_signing_in_with_a_recovery_code_failing_midway_keeps_the_code(api, user
     with fail_on(statement) as failure:
         response = verify(failing(api), challenge, recovery_code=code)
     assert failure.fired
-    assert response.status_code == 500
+    assert_unavailable(response)
     assert state_of(user)["codes"] == before["codes"]
     assert state_of(user)["tokens"] == before["tokens"]
 
@@ -199,3 +207,50 @@ def test_signing_in_with_a_recovery_code_failing_midway_keeps_the_code(api, user
     signed_in = verify(api, challenge, recovery_code=code)
     assert signed_in.status_code == 200, signed_in.content
     assert signed_in.json()["recovery_codes"]
+
+
+def test_a_password_sign_in_failing_midway_issues_no_credential(api, user):
+    before = state_of(user)
+    with fail_on(r"^\s*UPDATE\s+[`\"]?auth_user[`\"]?\s") as failure:  # last_login
+        response = login(failing(api))
+    assert failure.fired
+    assert_unavailable(response)
+    assert state_of(user) == before
+    assert login(api).json()["status"] == "authenticated"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        table_statement("UPDATE", "drf_twostep_loginchallenge"),
+        table_statement("UPDATE", "drf_twostep_twostepprofile"),
+        table_statement("INSERT INTO", "drf_twostep_securityevent"),
+    ],
+)
+def test_a_wrong_code_failing_midway_counts_nothing_and_records_nothing(
+    api, user, clock, statement
+):
+    from tests.test_login import wrong_code
+
+    two_step = enable_totp(api, user, clock)
+    challenge = login(api).json()["challenge"]
+    before = state_of(user)
+    with fail_on(statement) as failure:
+        response = verify(failing(api), challenge, code=wrong_code(two_step))
+    assert failure.fired
+    assert_unavailable(response)
+    # The counters and their event are one transaction: both or neither.
+    assert state_of(user) == before
+    assert verify(api, challenge, code=wrong_code(two_step)).json()["code"] == "invalid_code"
+    profile = TwoStepProfile.objects.get(user=user)
+    events = SecurityEvent.objects.filter(user=user, kind="verification_failed").count()
+    assert profile.failed_attempts == events == 1
+
+
+def test_a_database_error_while_authenticating_is_a_503_too(api, user):
+    client = failing(token_client(login(api).json()["token"]))
+    with fail_on(r"^\s*SELECT\b.*\bauthtoken_token\b") as failure:
+        response = client.get(AUTH + "two-step/")
+    assert failure.fired
+    assert_unavailable(response)
+    assert client.get(AUTH + "two-step/").status_code == 200
