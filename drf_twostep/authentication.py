@@ -14,6 +14,12 @@ by projects that do not use it.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AnonymousUser
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -92,10 +98,81 @@ class TwoStepTokenAuthentication(TwoStepEnforcementMixin, TokenAuthentication):
 class TwoStepSessionAuthentication(TwoStepEnforcementMixin, SessionAuthentication):
     """
     Django's session, as DRF's ``SessionAuthentication`` (with its CSRF check). A 2SV user's
-    session must have been marked verified by the package's login or setup flows.
+    session must have been marked verified by the package's login or setup flows. Where
+    ``AuthenticationMiddleware``'s ``request.user`` is still unread, the user is loaded with
+    their 2SV profile in one query (``session_user``): the session and the user, as DRF's.
     """
 
     issuer_class = SessionIssuer
+
+    def authenticate(self, request):
+        _preload_session_user(request._request)
+        return super().authenticate(request)
+
+
+_AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def _preload_session_user(request) -> None:
+    """Resolve the middleware's lazy ``request.user`` with ``session_user`` (the middleware
+    keeps what it resolves in ``request._cached_user``); a no-op once it is resolved."""
+    lazy = request.__dict__.get("user")
+    if (
+        not isinstance(lazy, SimpleLazyObject)
+        or lazy._wrapped is not empty
+        or hasattr(request, "_cached_user")
+        or not hasattr(request, "session")
+        or _AUTHENTICATION_MIDDLEWARE not in settings.MIDDLEWARE
+    ):
+        return
+    request._cached_user = session_user(request)
+
+
+def session_user(request):
+    """
+    ``django.contrib.auth.get_user(request)``, with the user's 2SV profile loaded in the
+    user's query when the session's backend loads users as ``ModelBackend`` does (its
+    ``get_user``, inherited or itself); for any other backend, Django's own function.
+    The checks are Django's: the backend must be listed in ``AUTHENTICATION_BACKENDS``, the
+    user must pass ``user_can_authenticate``, and the session's hash must match the user's
+    (with ``SECRET_KEY_FALLBACKS``, the session key cycled), else the session is flushed.
+    """
+    try:
+        user_id = auth._get_user_session_key(request)
+        backend_path = request.session[auth.BACKEND_SESSION_KEY]
+    except KeyError:
+        return auth.get_user(request)
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return auth.get_user(request)
+    backend = auth.load_backend(backend_path)
+    if getattr(type(backend), "get_user", None) is not ModelBackend.get_user:
+        return auth.get_user(request)
+    model = auth.get_user_model()
+    user = model._default_manager.select_related("two_step").filter(pk=user_id).first()
+    if user is not None and not backend.user_can_authenticate(user):
+        user = None
+    if user is not None and not _session_hash_verified(request, user):
+        user = None
+    return user or AnonymousUser()
+
+
+def _session_hash_verified(request, user) -> bool:
+    """Django's session verification (``get_user``), on ``user``."""
+    if not hasattr(user, "get_session_auth_hash"):
+        return True
+    session_hash = request.session.get(auth.HASH_SESSION_KEY)
+    session_auth_hash = user.get_session_auth_hash()
+    if session_hash and constant_time_compare(session_hash, session_auth_hash):
+        return True
+    if session_hash and any(
+        constant_time_compare(session_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    ):
+        request.session.cycle_key()
+        request.session[auth.HASH_SESSION_KEY] = session_auth_hash
+        return True
+    request.session.flush()
+    return False
 
 
 _OPTIONAL_CLASSES = {

@@ -103,3 +103,25 @@ def enable_totp(api, user, clock) -> TwoStepUser:
 
 def verify(api, challenge, **body):
     return api.post(AUTH + "login/verify/", {"challenge": challenge, **body}, format="json")
+
+
+def statements(captured) -> list[str]:
+    """The statements of a ``CaptureQueriesContext`` as ``VERB table`` (``BEGIN``, ``COMMIT``,
+    ``SAVEPOINT`` and ``RELEASE`` alone), to assert a flow's statements exactly."""
+    out = []
+    for query in captured.captured_queries:
+        words = query["sql"].replace('"', "").replace("`", "").split()
+        verb = words[0].upper()
+        if verb == "SELECT":
+            table = words[words.index("FROM") + 1] if "FROM" in words else ""
+        elif verb == "INSERT":
+            table = words[2]
+        elif verb == "UPDATE":
+            table = words[1]
+        elif verb == "DELETE":
+            table = words[2]
+        else:
+            out.append(verb)
+            continue
+        out.append(f"{verb} {table}")
+    return out

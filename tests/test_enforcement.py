@@ -21,7 +21,7 @@ from drf_twostep.authentication import (
     TwoStepTokenAuthentication,
     allow_without_two_step,
 )
-from drf_twostep.models import OrganizationPolicy
+from drf_twostep.models import OrganizationPolicy, SecurityEvent
 from tests.helpers import (
     AUTH,
     PASSWORD,
@@ -29,6 +29,7 @@ from tests.helpers import (
     enable_totp,
     login,
     start_setup,
+    statements,
     token_client,
     totp_from_uri,
     verify,
@@ -371,14 +372,13 @@ def test_enforcement_cache_makes_a_warm_session_request_cost_what_drf_costs(
     session.post(
         f"{AUTH}two-step/methods/{setup['id']}/confirm/", {"code": totp.now()}, format="json"
     )
-    with django_assert_num_queries(3):
-        assert session.get(ME).status_code == 200
-    # Session row and user row, as DRF's SessionAuthentication.
-    with django_assert_num_queries(2):
-        assert session.get(ME).status_code == 200
+    # Session row and user row (with the state), as DRF's SessionAuthentication, cold or warm.
+    for _ in range(2):
+        with django_assert_num_queries(2):
+            assert session.get(ME).status_code == 200
 
 
-def test_verified_session_get_costs_three_queries(user, clock, django_assert_num_queries):
+def test_verified_session_get_costs_two_queries(user, clock, django_assert_num_queries):
     session = APIClient()
     session.force_login(user)
     setup = start_setup(session).json()
@@ -386,8 +386,8 @@ def test_verified_session_get_costs_three_queries(user, clock, django_assert_num
     session.post(
         f"{AUTH}two-step/methods/{setup['id']}/confirm/", {"code": totp.now()}, format="json"
     )
-    # Session row, user row, enforcement state.
-    with django_assert_num_queries(3):
+    # Session row, user row with the enforcement state: DRF's SessionAuthentication's two.
+    with django_assert_num_queries(2):
         response = session.get(ME)
     assert response.status_code == 200
 
@@ -401,23 +401,124 @@ def test_login_of_a_two_step_user_costs_four_queries(
     assert response.json()["status"] == "verification_required"
 
 
-def test_login_verify_costs_fifteen_queries(api, user_with_totp, django_assert_num_queries):
+# The statements of login/verify/ before and after the code check.
+VERIFY_OPENS = [
+    "BEGIN",
+    # The challenge with its user and their profile, locked.
+    "SELECT drf_twostep_loginchallenge",
+    # All of the user's methods: the one checked, and the status object's.
+    "SELECT drf_twostep_twostepmethod",
+]
+VERIFY_COMPLETES = [
+    # Completed once: a conditional UPDATE.
+    "UPDATE drf_twostep_loginchallenge",
+    # (The user's token came with the challenge's row.)
+    "UPDATE drf_twostep_twostepprofile",
+    # The events of the sign-in, in one INSERT.
+    "INSERT drf_twostep_securityevent",
+    # Django's user_logged_in: last_login.
+    "UPDATE auth_user",
+    "COMMIT",
+    # The status object: recovery codes and the organizations' policies.
+    "SELECT drf_twostep_recoverycode",
+    "SELECT drf_twostep_organizationpolicy",
+]
+
+
+# In a real transaction, so that BEGIN and COMMIT are the flow's own.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "kind, checks",
+    [
+        # The replay guard, with last_used_at.
+        ("code", ["UPDATE drf_twostep_twostepmethod"]),
+        # The code used, and its replacement.
+        ("recovery_code", ["DELETE drf_twostep_recoverycode", "INSERT drf_twostep_recoverycode"]),
+    ],
+)
+def test_login_verify_costs_eleven_or_twelve_queries(api, user_with_totp, kind, checks):
     challenge = login(api).json()["challenge"]
-    with django_assert_num_queries(15):
+    given = user_with_totp.code() if kind == "code" else user_with_totp.recovery_codes[0]
+    with CaptureQueriesContext(connection) as captured:
+        response = verify(api, challenge, **{kind: given})
+    assert response.status_code == 200, response.content
+    assert statements(captured) == VERIFY_OPENS + checks + VERIFY_COMPLETES
+    assert len(captured) == {"code": 11, "recovery_code": 12}[kind]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_login_verify_inserts_a_missing_token_without_a_savepoint(api, user_with_totp):
+    Token.objects.filter(user=user_with_totp.user).delete()
+    challenge = login(api).json()["challenge"]
+    with CaptureQueriesContext(connection) as captured:
         response = verify(api, challenge, code=user_with_totp.code())
     assert response.status_code == 200, response.content
+    done = statements(captured)
+    assert done[:4] == VERIFY_OPENS + ["UPDATE drf_twostep_twostepmethod"]
+    assert done[4:6] == ["UPDATE drf_twostep_loginchallenge", "INSERT authtoken_token"]
+    assert "SAVEPOINT" not in done and len(done) == 12
+    assert token_client(response.json()["token"]).get(ME).status_code == 200
 
 
-def test_wrong_code_on_login_verify_costs_eight_queries(
-    api, user_with_totp, django_assert_num_queries
-):
+@pytest.mark.django_db(transaction=True)
+def test_a_token_made_meanwhile_elsewhere_makes_login_verify_start_over(api, user_with_totp):
+    user = user_with_totp.user
+    Token.objects.filter(user=user).delete()
+    challenge = login(api).json()["challenge"]
+    raced = []
+
+    def obtain_auth_token_meanwhile(execute, sql, params, many, context):
+        # Another path (obtain_auth_token, the admin) creates the user's token between the
+        # second step's SELECT and its INSERT.
+        if sql.startswith('INSERT INTO "authtoken_token"') and not raced:
+            raced.append(sql)
+            execute(sql, [Token.generate_key(), *params[1:]], many, context)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(obtain_auth_token_meanwhile):
+        response = verify(api, challenge, code=user_with_totp.code())
+    assert raced and response.status_code == 200, response.content
+    assert token_client(response.json()["token"]).get(ME).status_code == 200
+    # Started over from the start: the challenge, the code and the events count once.
+    kinds = list(SecurityEvent.objects.filter(user=user).values_list("kind", flat=True))
+    assert kinds.count("verification_succeeded") == 1
+    assert_error(verify(api, challenge, code=user_with_totp.code()), 400, "invalid_challenge")
+
+
+# In a real transaction, so that BEGIN and COMMIT are the flow's own.
+@pytest.mark.django_db(transaction=True)
+def test_wrong_code_on_login_verify_costs_seven_queries(api, user_with_totp):
     challenge = login(api).json()["challenge"]
     near = {user_with_totp.code(offset) for offset in (-1, 0, 1)}
     wrong = next(f"{n:06d}" for n in range(10**6) if f"{n:06d}" not in near)
     for _ in range(2):
-        with django_assert_num_queries(8):
+        with CaptureQueriesContext(connection) as captured:
             response = verify(api, challenge, code=wrong)
         assert response.status_code == 400
+        assert statements(captured) == [
+            "BEGIN",
+            "SELECT drf_twostep_loginchallenge",
+            "SELECT drf_twostep_twostepmethod",
+            # The attempt counted on the challenge and on the user.
+            "UPDATE drf_twostep_loginchallenge",
+            "UPDATE drf_twostep_twostepprofile",
+            # verification_failed, committed with the counters.
+            "INSERT drf_twostep_securityevent",
+            "COMMIT",
+        ]
+
+
+def test_wrong_code_that_locks_out_records_both_events_in_one_insert(api, user_with_totp, settings):
+    settings.DRF_TWOSTEP = {**settings.DRF_TWOSTEP, "LOCKOUT_THRESHOLD": 1}
+    challenge = login(api).json()["challenge"]
+    near = {user_with_totp.code(offset) for offset in (-1, 0, 1)}
+    wrong = next(f"{n:06d}" for n in range(10**6) if f"{n:06d}" not in near)
+    with CaptureQueriesContext(connection) as captured:
+        response = verify(api, challenge, code=wrong)
+    assert response.status_code == 400
+    assert statements(captured).count("INSERT drf_twostep_securityevent") == 1
+    kinds = SecurityEvent.objects.filter(user=user_with_totp.user).values_list("kind", flat=True)
+    assert {"verification_failed", "locked_out"} <= set(kinds)
 
 
 # -- REQUIRED_FOR_STAFF --------------------------------------------------------------------

@@ -456,8 +456,9 @@ def test_session_turning_two_step_on_and_reset_end_the_users_other_sessions(
 
 # The base class's queries plus one for the enforcement state:
 #   authtoken: token with user (and the state with them, in the same query); jwt: user; knox:
-#   token with user, the user's other tokens (knox's expiry clean-up); session: session, user.
-QUERIES = {"authtoken": 1, "jwt": 2, "knox": 3, "session": 3}
+#   token with user, the user's other tokens (knox's expiry clean-up); session: session, user
+#   (and the state with the user, in the same query).
+QUERIES = {"authtoken": 1, "jwt": 2, "knox": 3, "session": 2}
 # With ENFORCEMENT_CACHE the state comes from the cache: the base class's queries alone.
 CACHED_QUERIES = {"authtoken": 1, "jwt": 1, "knox": 2, "session": 2}
 

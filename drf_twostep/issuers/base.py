@@ -36,6 +36,12 @@ class BaseIssuer:
         """
         raise NotImplementedError
 
+    def user_relations(self) -> tuple[str, ...]:
+        """The one-to-one relations of the user (accessor names) that ``issue()`` reads: the
+        second step loads them in the statement that loads the user, so that ``issue()``
+        finds them cached on it (``None`` for no row) and needs no query to look."""
+        return ()
+
     def is_verified(self, request, auth, state) -> bool:
         """Whether ``auth`` (``request.auth`` as this issuer's authentication class sets it)
         passed the second step; ``state`` is the user's ``EnforcementState``."""

@@ -33,8 +33,34 @@ class AuthTokenIssuer(_StoredTokenIssuer):
 
         return Token
 
+    def _relation(self):
+        return self.get_model()._meta.get_field("user").remote_field
+
+    def user_relations(self):
+        return (self._relation().get_accessor_name(),)
+
+    def revoke(self, request):
+        super().revoke(request)
+        self._forget(getattr(request, "user", None))
+
+    def revoke_all(self, user, *, keep=None):
+        super().revoke_all(user, keep=keep)
+        self._forget(user)
+
+    def _forget(self, user):
+        """Drop the token cached on ``user`` (it may just have been deleted)."""
+        relation = self._relation()
+        if user is not None and relation.is_cached(user):
+            relation.delete_cached_value(user)
+
     def issue(self, request, user, *, verified, profile=None):
-        token, _ = self.get_model().objects.get_or_create(user=user)
+        relation = self._relation()
+        if relation.is_cached(user):
+            # Loaded with the user (user_relations): the token, or None. A token made meanwhile
+            # by another path makes the INSERT fail, and with it the caller's transaction.
+            token = relation.get_cached_value(user) or self.get_model().objects.create(user=user)
+        else:
+            token, _ = self.get_model().objects.get_or_create(user=user)
         if verified and profile is not None:
             profile.verified_credential = keyed_digest(token.key)
         return {"token": token.key}

@@ -100,7 +100,7 @@ class DeliveredCodeMethod(BaseMethod):
             if sent.failed_attempts >= twostep_settings.MAX_ATTEMPTS_PER_CHALLENGE:
                 sent.delete()
             raise InvalidCode(detail=_wrong_code_detail())
-        # The method row is locked by the caller; deleting the row is what makes it single use.
+        # The caller holds the user's profile lock; deleting the row makes the code single use.
         if not type(sent).objects.filter(pk=sent.pk).delete()[0]:
             raise InvalidCode(detail=_no_code_detail())
         now = timezone.now()

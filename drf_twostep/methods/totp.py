@@ -123,8 +123,17 @@ class AuthenticatorAppMethod(BaseMethod):
         return {"setup_key": group(secret), "otpauth_uri": uri, "qr_code": qr_code_data_uri(uri)}
 
     def totp(self) -> pyotp.TOTP:
-        """The method's TOTP generator, with the parameters it was set up with."""
-        return parse_otpauth_uri(crypto.decrypt(self.instance.secret))
+        """
+        The method's TOTP generator, with the parameters it was set up with. Decrypting and
+        parsing cost more than a check: the generator is kept on this handler (not on the
+        row, which may be pickled into a cache) with the stored value it came from, and made
+        again if that value changes.
+        """
+        stored = self.instance.secret
+        cached = getattr(self, "_totp", None)
+        if cached is None or cached[0] != stored:
+            cached = self._totp = (stored, parse_otpauth_uri(crypto.decrypt(stored)))
+        return cached[1]
 
     def matching_step(self, code: str, now: float | None = None) -> int | None:
         """The time step within the window whose code equals ``code``, or None."""

@@ -33,28 +33,48 @@ def record_event(user, kind: EventKind, request=None, method=None, **context):
     Store a ``SecurityEvent``, send the ``security_event`` signal and, for the kinds users
     are told about, the notification email (after the transaction commits).
     """
+    return record_events(user, [kind], request, method, **context)[0]
+
+
+def record_events(user, kinds, request=None, method=None, **context):
+    """``record_event`` for each of ``kinds`` (same request and method), stored in one
+    INSERT; ``context`` goes to the notification emails. Returns the events in order."""
     adapter = get_adapter()
-    event = SecurityEvent.objects.create(
-        user=user,
-        kind=kind.value,
-        method_id=getattr(method, "pk", None),
-        method_kind=getattr(method, "kind", ""),
-        ip=adapter.get_client_ip(request),
-        user_agent=adapter.get_user_agent(request),
-    )
-    signals.security_event.send(
-        sender=SecurityEvent, user=user, kind=kind.value, event=event, request=request
-    )
-    if kind in NOTIFIED:
-        mail_context = {
-            "when": event.created_at,
-            "ip": event.ip or "-",
-            "user_agent": event.user_agent or "-",
-            "method_name": getattr(method, "name", ""),
-            **context,
-        }
-        transaction.on_commit(lambda: adapter.send_notification(user, kind.value, mail_context))
-    return event
+    ip = adapter.get_client_ip(request)
+    user_agent = adapter.get_user_agent(request)
+    events = [
+        SecurityEvent(
+            user=user,
+            kind=kind.value,
+            method_id=getattr(method, "pk", None),
+            method_kind=getattr(method, "kind", ""),
+            ip=ip,
+            user_agent=user_agent,
+        )
+        for kind in kinds
+    ]
+    if len(events) == 1:
+        events[0].save()  # outside a transaction bulk_create would add BEGIN and COMMIT
+    else:
+        events = SecurityEvent.objects.bulk_create(events)
+    for kind, event in zip(kinds, events, strict=True):
+        signals.security_event.send(
+            sender=SecurityEvent, user=user, kind=kind.value, event=event, request=request
+        )
+        if kind in NOTIFIED:
+            _notify_on_commit(adapter, user, kind, event, method, context)
+    return events
+
+
+def _notify_on_commit(adapter, user, kind, event, method, context):
+    mail_context = {
+        "when": event.created_at,
+        "ip": event.ip or "-",
+        "user_agent": event.user_agent or "-",
+        "method_name": getattr(method, "name", ""),
+        **context,
+    }
+    transaction.on_commit(lambda: adapter.send_notification(user, kind.value, mail_context))
 
 
 def check_password(request, user, password):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from types import SimpleNamespace
 
-from django.contrib.auth import authenticate, get_user_model, load_backend
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
@@ -16,32 +17,29 @@ from ..constants import CHALLENGE_BYTES, EventKind, LoginStatus
 from ..crypto import digest
 from ..enforcement import EnforcementState, must_set_up
 from ..exceptions import (
-    ChallengeExpired,
     CodeAlreadyUsed,
     DeliveryFailed,
-    InvalidChallenge,
     InvalidCode,
     InvalidCredentials,
     InvalidRecoveryCode,
     MethodDoesNotSend,
     NotFound,
-    TooManyAttempts,
 )
 from ..issuers import get_issuer
 from ..methods import get_method, get_method_class, recovery
 from ..models import LoginChallenge, TwoStepMethod, TwoStepProfile
 from ..settings import twostep_settings
+from ._challenges import check_not_locked, complete, open_challenge, register_failure
 from ._common import (
     active_methods,
     deliver,
     login_completed,
-    profile_for_update,
-    record_event,
+    record_events,
     session_authenticated,
     state_changed,
 )
 from .devices import recognise, remember, sign_in_on_device
-from .methods import status
+from .methods import _LOAD, status
 
 
 def login(request, username, password, *, device_token=None, issuer=None) -> dict:
@@ -72,7 +70,7 @@ def login(request, username, password, *, device_token=None, issuer=None) -> dic
     response = {
         "status": (LoginStatus.SETUP_REQUIRED if setup else LoginStatus.AUTHENTICATED).value,
         **credential,
-        "two_step": status(user),
+        "two_step": status(user, profile=profile),
     }
     return get_adapter().build_credential_response(request, user, response)
 
@@ -118,66 +116,14 @@ def send_login_code(request, challenge, method_id) -> int:
     ``method_id``; the previous code for this challenge stops working. Returns its lifetime."""
     now = timezone.now()
     with transaction.atomic():
-        login_challenge = _open_challenge(challenge, now)
-        profile = profile_for_update(login_challenge.user)
-        _check_not_locked(profile, login_challenge, now)
-        method = _login_method(login_challenge.user, method_id)
+        login_challenge = open_challenge(challenge, now)
+        user = login_challenge.user
+        check_not_locked(user.two_step, login_challenge, now)
+        method = _login_method(TwoStepMethod.objects.filter(user=user), method_id)
         handler = get_method(method)
         if not handler.sends_code:
             raise MethodDoesNotSend()
     return deliver(request, handler, login_challenge)
-
-
-def _open_challenge(raw, now, *, lock=True) -> LoginChallenge:
-    """The challenge behind ``raw``; raises if unknown, completed or expired."""
-    if not isinstance(raw, str) or not raw:
-        raise InvalidChallenge()
-    queryset = LoginChallenge.objects.select_related("user")
-    if lock:
-        queryset = queryset.select_for_update()
-    challenge = queryset.filter(digest=digest(raw)).first()
-    if challenge is None or challenge.completed_at is not None:
-        raise InvalidChallenge()
-    if challenge.expires_at <= now:
-        raise ChallengeExpired()
-    if not _backend_still_accepts(challenge):
-        raise InvalidChallenge()
-    return challenge
-
-
-def _backend_still_accepts(challenge) -> bool:
-    """Whether the backend that accepted the password still lets the user in (not deactivated)."""
-    try:
-        backend = load_backend(challenge.backend)
-    except ImportError:
-        return False
-    check = getattr(backend, "user_can_authenticate", None)
-    return check is None or bool(check(challenge.user))
-
-
-def _check_not_locked(profile, challenge, now):
-    wait = profile.lock_remaining(now)
-    if wait:
-        raise TooManyAttempts(wait)
-    if challenge.failed_attempts >= twostep_settings.MAX_ATTEMPTS_PER_CHALLENGE:
-        raise TooManyAttempts(1, detail=InvalidChallenge.default_detail)
-
-
-def _register_failure(profile, challenge, now) -> bool:
-    """Count a wrong code on the challenge and the user; True if this failure locks the user."""
-    challenge.failed_attempts += 1
-    challenge.save(update_fields=["failed_attempts"])
-    profile.failed_attempts += 1
-    over = profile.failed_attempts - twostep_settings.LOCKOUT_THRESHOLD
-    locked = over >= 0
-    if locked:
-        seconds = min(
-            twostep_settings.LOCKOUT_MAX_SECONDS,
-            twostep_settings.LOCKOUT_BASE_SECONDS * 2 ** min(over, 30),
-        )
-        profile.locked_until = now + timedelta(seconds=seconds)
-    profile.save(update_fields=["failed_attempts", "locked_until"])
-    return locked
 
 
 def verify_login(
@@ -198,78 +144,90 @@ def verify_login(
     a recovery code's replacement is included as ``recovery_codes``, and with
     ``remember_device`` the device token (``devices.remember``).
     """
-    now = timezone.now()
-    failure = None
-    with transaction.atomic():
-        login_challenge = _open_challenge(challenge, now)
-        user = login_challenge.user
-        profile = profile_for_update(user)
-        _check_not_locked(profile, login_challenge, now)
-        method = None
-        replacement = None
-        try:
-            if recovery_code is not None:
-                replacement = recovery.consume(user, recovery_code)
-                if replacement is None:
-                    raise InvalidRecoveryCode()
-            else:
-                method = _login_method(user, method_id)
-                get_method(method).verify(code, challenge=login_challenge)
-        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
-            # The counters and their events are committed together (raised after the block).
-            failure = exc
-            locked = _register_failure(profile, login_challenge, now)
-            kind = (
-                EventKind.CODE_REPLAYED
-                if isinstance(failure, CodeAlreadyUsed)
-                else EventKind.VERIFICATION_FAILED
-            )
-            record_event(user, kind, request, method)
-            if locked:
-                until = profile.locked_until
-                record_event(user, EventKind.LOCKED_OUT, request, method, until=until)
-        else:
-            login_challenge.completed_at = now
-            login_challenge.save(update_fields=["completed_at"])
-            profile.failed_attempts = 0
-            profile.locked_until = None
-            profile.last_verified_at = now
-            user.backend = login_challenge.backend
-            issuer = issuer or get_issuer()
-            credential = issuer.issue(request, user, verified=True, profile=profile)
-            profile.save(
-                update_fields=[
-                    "failed_attempts",
-                    "locked_until",
-                    "last_verified_at",
-                    "verified_credential",
-                ]
-            )
-            state_changed(user)
-            if recovery_code is not None:
-                record_event(user, EventKind.RECOVERY_CODE_USED, request)
-            record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
-            login_completed(request, user, issuer, login_challenge)
-            if remember_device:
-                credential.update(remember(request, user, now))
-    if failure is not None:
-        raise failure
-    extra = {"recovery_codes": [replacement]} if replacement is not None else {}
-    return _authenticated(request, user, credential, **extra)
+    issuer = issuer or get_issuer()
+    args = (request, challenge, code, method_id, recovery_code, issuer, remember_device)
+    try:
+        done = _verify(*args)
+    except IntegrityError:
+        # The credential's INSERT lost a race with one made by another path for the user (as
+        # get_or_create's would, without a savepoint on every sign-in): all of it was rolled
+        # back, and the second time the credential is found.
+        done = _verify(*args)
+    if done.failure is not None:
+        raise done.failure
+    extra = {"recovery_codes": [done.replacement]} if done.replacement is not None else {}
+    return _authenticated(
+        request, done.user, done.credential, profile=done.profile, methods=done.methods, **extra
+    )
 
 
-def _authenticated(request, user, credential, **extra) -> dict:
-    """The answer of a completed sign-in: the credential and the user's status."""
-    response = {"status": LoginStatus.AUTHENTICATED.value, **credential, "two_step": status(user)}
+def _authenticated(request, user, credential, *, profile=_LOAD, methods=None, **extra) -> dict:
+    """The answer of a completed sign-in: the credential and the user's status (from
+    ``profile`` and ``methods`` when the caller has them)."""
+    two_step = status(user, profile=profile, methods=methods)
+    response = {"status": LoginStatus.AUTHENTICATED.value, **credential, "two_step": two_step}
     return get_adapter().build_credential_response(request, user, {**response, **extra})
 
 
-def _login_method(user, method_id) -> TwoStepMethod:
-    methods = TwoStepMethod.objects.active().filter(user=user).select_for_update()
+def _verify(
+    request, challenge, code, method_id, recovery_code, issuer, remember_device
+) -> SimpleNamespace:
+    """verify_login's transaction: check the code, then count the failure or complete."""
+    now = timezone.now()
+    done = SimpleNamespace(method=None, replacement=None, failure=None)
+    with transaction.atomic():
+        login_challenge = open_challenge(challenge, now, related=issuer.user_relations())
+        user = done.user = login_challenge.user
+        profile = done.profile = user.two_step
+        check_not_locked(profile, login_challenge, now)
+        # All of the user's methods in one query: the one to check, and the status object's.
+        done.methods = list(TwoStepMethod.objects.filter(user=user))
+        try:
+            if recovery_code is not None:
+                done.replacement = recovery.consume(user, recovery_code)
+                if done.replacement is None:
+                    raise InvalidRecoveryCode()
+            else:
+                done.method = _login_method(done.methods, method_id)
+                get_method(done.method).verify(code, challenge=login_challenge)
+        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+            # The counters and their events are committed together (raised after the block).
+            done.failure = exc
+            kinds = [
+                EventKind.CODE_REPLAYED
+                if isinstance(exc, CodeAlreadyUsed)
+                else EventKind.VERIFICATION_FAILED
+            ]
+            if register_failure(profile, login_challenge, now):
+                kinds.append(EventKind.LOCKED_OUT)
+            record_events(user, kinds, request, done.method, until=profile.locked_until)
+            return done
+        complete(login_challenge, now)
+        profile.failed_attempts = 0
+        profile.locked_until = None
+        profile.last_verified_at = now
+        user.backend = login_challenge.backend
+        done.credential = issuer.issue(request, user, verified=True, profile=profile)
+        fields = ["failed_attempts", "locked_until", "last_verified_at", "verified_credential"]
+        profile.save(update_fields=fields)
+        state_changed(user)
+        kinds = [EventKind.VERIFICATION_SUCCEEDED]
+        if recovery_code is not None:
+            kinds.insert(0, EventKind.RECOVERY_CODE_USED)
+        record_events(user, kinds, request, done.method)
+        login_completed(request, user, issuer, login_challenge)
+        if remember_device:
+            done.credential.update(remember(request, user, now))
+    return done
+
+
+def _login_method(methods, method_id) -> TwoStepMethod:
+    """The active method ``method_id`` of ``methods`` (the user's), else the default one."""
+    active = [m for m in methods if m.is_active]
     if method_id is None:
-        method = methods.filter(is_default=True).first() or methods.first()
+        method = next((m for m in active if m.is_default), active[0] if active else None)
     else:
-        method = methods.filter(pk=method_id).first()
+        method = next((m for m in active if str(m.pk) == str(method_id)), None)
     if method is None or get_method_class(method.kind) is None:
         raise NotFound()
     return method

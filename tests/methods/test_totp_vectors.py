@@ -237,3 +237,25 @@ def test_oathtool_agrees_with_rfc6238_vectors(algorithm):
     for when, alg, code in RFC6238_VECTORS:
         if alg == algorithm:
             assert _oathtool(secret, when, algorithm, digits=8) == code
+
+
+def test_a_handler_decrypts_the_secret_once_and_again_when_it_changes(monkeypatch):
+    first, second = pyotp.random_base32(32), pyotp.random_base32(32)
+    instance = TwoStepMethod(  # unsaved: the check needs no row
+        kind=AuthenticatorAppMethod.kind,
+        secret=crypto.encrypt(build_otpauth_uri(first, "a@example.com", "Test")),
+    )
+    handler = AuthenticatorAppMethod(instance)
+    decrypted = []
+    real = crypto.decrypt
+    monkeypatch.setattr(crypto, "decrypt", lambda token: decrypted.append(token) or real(token))
+    for _ in range(3):
+        assert handler.matching_step(pyotp.TOTP(first).now()) is not None
+    assert len(decrypted) == 1
+    # A new secret on the row (a new setup, a key rotation) is read again, the old one dropped.
+    instance.secret = crypto.encrypt(build_otpauth_uri(second, "a@example.com", "Test"))
+    assert handler.matching_step(pyotp.TOTP(first).now()) is None
+    assert handler.matching_step(pyotp.TOTP(second).now()) is not None
+    assert len(decrypted) == 2
+    # Not kept on the row object, which may be pickled into a cache.
+    assert not any(isinstance(value, pyotp.TOTP) for value in vars(instance).values())
