@@ -9,7 +9,7 @@ security events and sends its signals and notifications, once each.
 from ..enforcement import refresh_all
 from ._common import record_event
 from .housekeeping import delete_expired
-from .login import login, logout, send_login_code, verify_login
+from .login import login, logout, send_login_code, start_second_step, verify_login
 from .methods import (
     begin_setup,
     confirm_method,
@@ -50,6 +50,7 @@ __all__ = [
     "reset_member",
     "reset_two_step",
     "send_login_code",
+    "start_second_step",
     "status",
     "update_method",
     "update_policy",
