@@ -29,6 +29,7 @@ from .organizations import (
     update_policy,
 )
 from .recovery import recovery_codes_pdf, regenerate_recovery_codes
+from .reverify import reverify
 
 __all__ = [
     "admin_organization",
@@ -49,6 +50,7 @@ __all__ = [
     "remove_method",
     "reset_member",
     "reset_two_step",
+    "reverify",
     "send_login_code",
     "start_second_step",
     "status",

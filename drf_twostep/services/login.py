@@ -166,6 +166,12 @@ def _register_failure(profile, challenge, now) -> bool:
     """Count a wrong code on the challenge and the user; True if this failure locks the user."""
     challenge.failed_attempts += 1
     challenge.save(update_fields=["failed_attempts"])
+    return count_failure(profile, now)
+
+
+def count_failure(profile, now) -> bool:
+    """Count a wrong code on the user (``profile``, locked), locking them out with backoff
+    past ``LOCKOUT_THRESHOLD``; True if this failure locks the user."""
     profile.failed_attempts += 1
     over = profile.failed_attempts - twostep_settings.LOCKOUT_THRESHOLD
     locked = over >= 0
@@ -196,16 +202,9 @@ def verify_login(
         user = login_challenge.user
         profile = profile_for_update(user)
         _check_not_locked(profile, login_challenge, now)
-        method = None
-        replacement = None
+        method = None if recovery_code is not None else _login_method(user, method_id)
         try:
-            if recovery_code is not None:
-                replacement = recovery.consume(user, recovery_code)
-                if replacement is None:
-                    raise InvalidRecoveryCode()
-            else:
-                method = _login_method(user, method_id)
-                get_method(method).verify(code, challenge=login_challenge)
+            replacement = accept(user, method, code, recovery_code, login_challenge)
         except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
             failure = exc
             locked = _register_failure(profile, login_challenge, now)
@@ -218,14 +217,7 @@ def verify_login(
             user.backend = login_challenge.backend
             issuer = issuer or get_issuer()
             credential = issuer.issue(request, user, verified=True, profile=profile)
-            profile.save(
-                update_fields=[
-                    "failed_attempts",
-                    "locked_until",
-                    "last_verified_at",
-                    "verified_credential",
-                ]
-            )
+            profile.save(update_fields=VERIFIED_FIELDS)
             state_changed(user)
             if recovery_code is not None:
                 record_event(user, EventKind.RECOVERY_CODE_USED, request)
@@ -233,14 +225,7 @@ def verify_login(
             login_completed(request, user, issuer, login_challenge)
     if failure is not None:
         # Recorded outside the block above so that the counters are already committed.
-        kind = (
-            EventKind.CODE_REPLAYED
-            if isinstance(failure, CodeAlreadyUsed)
-            else EventKind.VERIFICATION_FAILED
-        )
-        record_event(user, kind, request, method)
-        if locked:
-            record_event(user, EventKind.LOCKED_OUT, request, method, until=profile.locked_until)
+        record_failure(request, user, failure, method, profile, locked)
         raise failure
     response = {
         "status": LoginStatus.AUTHENTICATED.value,
@@ -250,6 +235,34 @@ def verify_login(
     if replacement is not None:
         response["recovery_codes"] = [replacement]
     return get_adapter().build_credential_response(request, user, response)
+
+
+# The profile's fields a passed second step changes.
+VERIFIED_FIELDS = ["failed_attempts", "locked_until", "last_verified_at", "verified_credential"]
+
+
+def accept(user, method, code, recovery_code, challenge=None):
+    """Accept ``recovery_code`` (returns its replacement), else ``code`` of ``method`` (returns
+    None). Raises ``InvalidCode``, ``CodeAlreadyUsed`` or ``InvalidRecoveryCode``."""
+    if recovery_code is not None:
+        replacement = recovery.consume(user, recovery_code)
+        if replacement is None:
+            raise InvalidRecoveryCode()
+        return replacement
+    get_method(method).verify(code, challenge=challenge)
+    return None
+
+
+def record_failure(request, user, failure, method, profile, locked) -> None:
+    """The events of a refused second step: the wrong or replayed code, and a lockout."""
+    kind = (
+        EventKind.CODE_REPLAYED
+        if isinstance(failure, CodeAlreadyUsed)
+        else EventKind.VERIFICATION_FAILED
+    )
+    record_event(user, kind, request, method)
+    if locked:
+        record_event(user, EventKind.LOCKED_OUT, request, method, until=profile.locked_until)
 
 
 def _login_method(user, method_id) -> TwoStepMethod:

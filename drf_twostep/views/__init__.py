@@ -5,7 +5,7 @@ schema lives in ``schema.operations``.
 """
 
 from .base import ActionlessMetadata, AnonymousView, Pagination, TwoStepView, UserView
-from .login import LoginView, LogoutView, SendCodeView, VerifyLoginView
+from .login import LoginView, LogoutView, ReverifyView, SendCodeView, VerifyLoginView
 from .methods import (
     EventListView,
     MethodConfirmView,
@@ -33,6 +33,7 @@ __all__ = [
     "PolicyView",
     "RecoveryCodesPdfView",
     "RecoveryCodesView",
+    "ReverifyView",
     "SendCodeView",
     "StatusView",
     "TwoStepView",
