@@ -102,6 +102,11 @@ class DefaultTwoStepAdapter:
         """
         return response
 
+    def get_two_step_setup_url(self, request, user) -> str | None:
+        """Where a user who must have 2SV and has none sets it up (the project's own page),
+        shown when the Django admin refuses them; None: no link."""
+        return None
+
     # -- organizations ----------------------------------------------------------------------
     # The defaults work for DRF_TWOSTEP["ORGANIZATION_MODEL"] = "auth.Group". A project with
     # its own organization model overrides get_memberships() (and is_organization_admin()).

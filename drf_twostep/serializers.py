@@ -91,8 +91,9 @@ class LoginSerializer(serializers.Serializer):
     )
 
 
-class VerifyLoginSerializer(serializers.Serializer):
-    challenge = serializers.CharField(max_length=128)
+class SecondStepSerializer(serializers.Serializer):
+    """A code of a method (``method``: its id, else the default), or a recovery code."""
+
     code = CodeField(required=False, help_text=_("The code from the method, e.g. 123456."))
     method = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     recovery_code = serializers.CharField(required=False, max_length=64)
@@ -106,6 +107,14 @@ class VerifyLoginSerializer(serializers.Serializer):
         if "code" not in attrs and "recovery_code" not in attrs:
             raise InvalidCode()
         return attrs
+
+
+class VerifyLoginSerializer(SecondStepSerializer):
+    challenge = serializers.CharField(max_length=128)
+
+
+class ReverifySerializer(SecondStepSerializer):
+    """``two-step/reverify/``: a code of an authenticator app, or a recovery code."""
 
 
 class SendCodeSerializer(serializers.Serializer):
@@ -270,6 +279,21 @@ class SetupRequiredSerializer(AuthenticatedSerializer):
     confirmed (an organization requires 2SV)."""
 
     status = ConstantField(LoginStatus.SETUP_REQUIRED.value)
+
+
+class ReverifyResponseSerializer(CredentialFieldsMixin, serializers.Serializer):
+    verified_at = serializers.DateTimeField(
+        help_text=_("When the credential passed this second step.")
+    )
+    token = serializers.CharField(
+        required=False,
+        help_text=_(
+            "A new credential, for issuers whose credentials carry their verification time "
+            "(a Simple JWT access token, with `refresh` beside it; a knox token, with "
+            "`expiry`): use it from now on. Absent for DRF tokens and sessions."
+        ),
+    )
+    recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 @extend_schema_serializer(component_name="VerificationRequired")

@@ -121,6 +121,10 @@ DEFAULTS = {
     # Require 2SV of staff users and superusers whatever their organizations say (OWASP: MFA for
     # privileged users). They are sent to set it up at their next request, with no grace period.
     "REQUIRED_FOR_STAFF": False,
+    # The Django admin's login asks for the second step too (drf_twostep.admin_site): the
+    # default site gets it at start-up. False leaves the default site password-only, which
+    # the deploy check drf_twostep.W006 reports.
+    "ADMIN_TWO_STEP": True,
     # Seconds within which an organization admin must have passed a second step (the sign-in,
     # or two-step/reverify/) to change a policy or reset a member.
     "REVERIFY_MAX_AGE": 900,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/send-code/", views.SendCodeView.as_view(), name="login-send-code"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("two-step/", views.StatusView.as_view(), name="status"),
+    path("two-step/reverify/", views.ReverifyView.as_view(), name="reverify"),
     path("two-step/methods/", views.MethodListView.as_view(), name="method-list"),
     path("two-step/methods/<int:pk>/", views.MethodDetailView.as_view(), name="method-detail"),
     path(

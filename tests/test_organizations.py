@@ -444,6 +444,14 @@ def test_turning_a_policy_off_and_on_restarts_the_grace_period(admin, clinic, cl
         format="json",
     ).json()["required_since"]
     clock.shift(3600)
+    # An hour after the sign-in, a change asks for a fresh second step first.
+    assert_error(
+        client.patch(policy_url(clinic.pk), {"required": False}, format="json"),
+        403,
+        "reverification_required",
+    )
+    reverified = client.post(AUTH + "two-step/reverify/", {"code": admin.code()}, format="json")
+    assert reverified.status_code == 200, reverified.content
     assert (
         client.patch(policy_url(clinic.pk), {"required": False}, format="json").json()[
             "required_since"

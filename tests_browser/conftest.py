@@ -53,8 +53,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The example project's URL, served from a fresh database seeded by ``seed_demo``."""
+def example_env(tmp_path_factory):
+    """The environment of the example project's commands: its fresh SQLite database."""
     database = tmp_path_factory.mktemp("browser") / "example.sqlite3"
     env = {
         **os.environ,
@@ -63,9 +63,29 @@ def live_server(tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-        subprocess.run(manage + command, cwd=EXAMPLE, env=env, check=True, capture_output=True)
+    return env
+
+
+def manage(env, *args: str) -> subprocess.CompletedProcess:
+    """Run ``manage.py`` of the example project on the browser suite's database."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=EXAMPLE, env=env, check=True, capture_output=True
+    )
+
+
+@pytest.fixture(scope="session")
+def example_manage(example_env):
+    """``example_manage("shell", "-c", code)``: a command of the example project, on the
+    database the live server serves."""
+    return lambda *args: manage(example_env, *args)
+
+
+@pytest.fixture(scope="session")
+def live_server(example_env):
+    """The example project's URL, served from a fresh database seeded by ``seed_demo``."""
+    env = example_env
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "seed_demo")
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "browser-server.log"

@@ -120,6 +120,26 @@ logout = extend_schema(
 
 # -- the caller's 2-Step Verification --------------------------------------------------------
 
+reverify = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_reverify",
+    request=s.ReverifySerializer,
+    responses=authenticated(
+        {
+            200: s.ReverifyResponseSerializer,
+            400: error(
+                ErrorCode.INVALID_CODE,
+                ErrorCode.CODE_ALREADY_USED,
+                ErrorCode.INVALID_RECOVERY_CODE,
+                ErrorCode.METHOD_NOT_ALLOWED,
+            ),
+            404: error(ErrorCode.NOT_FOUND),
+            409: error(ErrorCode.TWO_STEP_NOT_ENABLED),
+            429: error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
+        }
+    ),
+)
+
 status = extend_schema(
     tags=[TAG],
     operation_id="two_step_status",
@@ -277,7 +297,7 @@ POLICY_CHANGE_RESPONSES = authenticated(
     {
         200: s.PolicySerializer,
         400: VALIDATION,
-        403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+        403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED, ErrorCode.REVERIFICATION_REQUIRED),
         404: error(ErrorCode.NOT_FOUND),
     },
     setup_allowed=False,
@@ -330,7 +350,7 @@ member_reset = extend_schema(
     responses=authenticated(
         {
             204: None,
-            403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+            403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED, ErrorCode.REVERIFICATION_REQUIRED),
             404: error(ErrorCode.NOT_FOUND),
         },
         setup_allowed=False,

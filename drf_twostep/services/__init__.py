@@ -9,7 +9,7 @@ security events and sends its signals and notifications, once each.
 from ..enforcement import refresh_all
 from ._common import record_event
 from .housekeeping import delete_expired
-from .login import login, logout, send_login_code, verify_login
+from .login import login, logout, send_login_code, start_second_step, verify_login
 from .methods import (
     begin_setup,
     confirm_method,
@@ -29,6 +29,7 @@ from .organizations import (
     update_policy,
 )
 from .recovery import recovery_codes_pdf, regenerate_recovery_codes
+from .reverify import reverify
 
 __all__ = [
     "admin_organization",
@@ -49,7 +50,9 @@ __all__ = [
     "remove_method",
     "reset_member",
     "reset_two_step",
+    "reverify",
     "send_login_code",
+    "start_second_step",
     "status",
     "update_method",
     "update_policy",

@@ -64,6 +64,12 @@ def register_failure(profile, challenge, now) -> bool:
     """Count a wrong code on the challenge and the user; True if this failure locks the user."""
     challenge.failed_attempts += 1
     LoginChallenge.objects.filter(pk=challenge.pk).update(failed_attempts=F("failed_attempts") + 1)
+    return count_failure(profile, now)
+
+
+def count_failure(profile, now) -> bool:
+    """Count a wrong code on the user (``profile``, locked), locking them out with backoff
+    past ``LOCKOUT_THRESHOLD``; True if this failure locks the user."""
     profile.failed_attempts += 1
     over = profile.failed_attempts - twostep_settings.LOCKOUT_THRESHOLD
     locked = over >= 0

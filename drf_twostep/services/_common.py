@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.db import transaction
 from rest_framework.authentication import SessionAuthentication
@@ -148,6 +149,15 @@ def deliver(request, handler, login_challenge=None) -> int:
         record_event(method.user, EventKind.DELIVERY_FAILED, request, method)
         raise
     return lifetime
+
+
+def end_admin_sessions(user, issuer, *, keep=None) -> None:
+    """End the sessions of ``user`` that the Django admin's login signed in (``SessionIssuer``
+    tracks them) when the API's ``issuer`` is another, which ``issuer.revoke_all`` leaves."""
+    from ..issuers import SessionIssuer
+
+    if not isinstance(issuer, SessionIssuer) and apps.is_installed("django.contrib.sessions"):
+        SessionIssuer().revoke_all(user, keep=keep)
 
 
 def session_authenticated(request) -> bool:

@@ -75,6 +75,12 @@ def login(request, username, password, *, device_token=None, issuer=None) -> dic
     return get_adapter().build_credential_response(request, user, response)
 
 
+def start_second_step(request, user) -> dict:
+    """The ``verification_required`` answer for ``user``, whose password another front end
+    checked (the Django admin's login form): a new challenge, as ``login()`` starts one."""
+    return _start_challenge(user, request)
+
+
 def _start_challenge(user, request=None) -> dict:
     raw = secrets.token_urlsafe(CHALLENGE_BYTES)
     lifetime = twostep_settings.CHALLENGE_LIFETIME

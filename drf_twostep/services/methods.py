@@ -23,6 +23,7 @@ from ..settings import twostep_settings
 from ._common import (
     check_password,
     deliver,
+    end_admin_sessions,
     profile_for_update,
     record_event,
     session_authenticated,
@@ -218,6 +219,8 @@ def _remove(request, method) -> None:
         profile.save(update_fields=["enabled", "enabled_at", "verified_credential"])
         RecoveryCode.objects.filter(user=user).delete()
         # 2SV off: the user's other credentials, which passed the second step, go too.
-        get_issuer().revoke_all(user, keep=request)
+        issuer = get_issuer()
+        issuer.revoke_all(user, keep=request)
+        end_admin_sessions(user, issuer, keep=request)
         record_event(user, EventKind.TWO_STEP_DISABLED, request)
     state_changed(user)

@@ -13,7 +13,7 @@ from ..exceptions import NotFound, TwoStepSetupRequired
 from ..issuers import get_issuer
 from ..methods import enabled_kinds
 from ..models import OrganizationPolicy, RecoveryCode, TwoStepMethod
-from ._common import profile_for_update, record_event
+from ._common import end_admin_sessions, profile_for_update, record_event
 from .devices import forget_all
 
 
@@ -34,7 +34,9 @@ def reset_two_step(user, request=None, by=None) -> None:
         profile.failed_attempts = 0
         profile.locked_until = None
         profile.save()
-        get_issuer().revoke_all(user)
+        issuer = get_issuer()
+        issuer.revoke_all(user)
+        end_admin_sessions(user, issuer)
         refresh(user)
         record_event(user, EventKind.RESET_BY_ADMIN, request)
         if by is not None:

@@ -6,7 +6,7 @@ schema lives in ``schema.operations``.
 
 from .base import ActionlessMetadata, AnonymousView, Pagination, TwoStepView, UserView
 from .devices import DeviceDetailView, DeviceListView
-from .login import LoginView, LogoutView, SendCodeView, VerifyLoginView
+from .login import LoginView, LogoutView, ReverifyView, SendCodeView, VerifyLoginView
 from .methods import (
     EventListView,
     MethodConfirmView,
@@ -36,6 +36,7 @@ __all__ = [
     "PolicyView",
     "RecoveryCodesPdfView",
     "RecoveryCodesView",
+    "ReverifyView",
     "SendCodeView",
     "StatusView",
     "TwoStepView",

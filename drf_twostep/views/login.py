@@ -69,6 +69,24 @@ class SendCodeView(AnonymousView):
         )
 
 
+class ReverifyView(UserView):
+    """Pass a second step again: the credential of this request counts as verified now."""
+
+    serializer_class = s.ReverifySerializer
+    throttle_classes = [VerifyThrottle]
+
+    @operations.reverify
+    def post(self, request):
+        data = self.validated()
+        result = services.reverify(
+            request,
+            code=data.get("code"),
+            method_id=data.get("method"),
+            recovery_code=data.get("recovery_code"),
+        )
+        return Response(s.ReverifyResponseSerializer(result).data)
+
+
 class LogoutView(UserView):
     """Revoke the credential used for this request."""
 

@@ -7,7 +7,10 @@ from rest_framework.response import Response
 
 from .. import serializers as s
 from .. import services
+from ..exceptions import ReverificationRequired
+from ..permissions import verified_within
 from ..schema import operations
+from ..settings import twostep_settings
 from .base import Pagination, UserView, boolean
 
 
@@ -17,7 +20,15 @@ class OrganizationView(UserView):
     twostep_setup_allowed = False
 
     def get_organization(self, change=False):
-        return services.admin_organization(self.request.user, self.kwargs["org_id"], change=change)
+        """The organization of the path, for its admins only. ``change``: the admin has 2SV
+        on and passed a second step within ``REVERIFY_MAX_AGE`` (the sign-in counts)."""
+        organization = services.admin_organization(
+            self.request.user, self.kwargs["org_id"], change=change
+        )
+        max_age = twostep_settings.REVERIFY_MAX_AGE
+        if change and not verified_within(self.request, max_age):
+            raise ReverificationRequired(max_age)
+        return organization
 
 
 class PolicyView(OrganizationView):

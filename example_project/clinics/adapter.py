@@ -23,3 +23,7 @@ class ClinicAdapter(DefaultTwoStepAdapter):
                 user=user, clinic=organization, role=Membership.Role.ADMIN
             ).exists()
         )
+
+    def get_two_step_setup_url(self, request, user):
+        # The web app: signing in there leads a member who must have 2SV into its setup.
+        return request.build_absolute_uri("/")

@@ -235,6 +235,20 @@ def probe_status(world, actor):
     return [response]
 
 
+def probe_reverify(world, actor):
+    # The victim's method and recovery code re-verify nobody else's credential, and the
+    # failures count on the actor, not on the victim.
+    with_method = actor.client.post(
+        url("reverify"), {"code": "123456", "method": world.app_id}, format="json"
+    )
+    _expect(actor, with_method, 404, "not_found")
+    with_code = actor.client.post(
+        url("reverify"), {"recovery_code": world.recovery_codes[0]}, format="json"
+    )
+    _expect(actor, with_code, 400, "invalid_recovery_code")
+    return [with_method, with_code]
+
+
 def probe_method_list(world, actor):
     listed = actor.client.get(url("method-list"))
     _expect(actor, listed, 200)
@@ -349,6 +363,7 @@ PROBES = {
     "login-send-code": ({"post"}, probe_login_send_code),
     "logout": ({"post"}, probe_logout),
     "status": ({"get"}, probe_status),
+    "reverify": ({"post"}, probe_reverify),
     "method-list": ({"get", "post"}, probe_method_list),
     "method-detail": ({"patch", "delete"}, probe_method_detail),
     "method-confirm": ({"post"}, probe_method_confirm),

@@ -26,3 +26,10 @@ class UnwatchedAdapter(DefaultTwoStepAdapter):
 
     def get_organization_members(self, organization):
         return get_user_model().objects.filter(memberships__organization=organization)
+
+
+class SetupUrlAdapter(DefaultTwoStepAdapter):
+    """Names the project's page where 2SV is set up (shown by the admin's refusal)."""
+
+    def get_two_step_setup_url(self, request, user):
+        return "https://app.example/account/"

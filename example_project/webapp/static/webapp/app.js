@@ -47,6 +47,7 @@ const MESSAGES = {
   not_authenticated: "Your session has ended. Please sign in again.",
   authentication_failed: "Your session has ended. Please sign in again.",
   permission_denied: "You're not allowed to do that.",
+  reverification_required: "This change needs a fresh code. Try again and enter the code when asked.",
   network: "The server can't be reached. Check your connection and try again.",
 };
 
@@ -96,7 +97,21 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body, { raw = false } = {}) {
+/**
+ * A request of the API. A sensitive action refused for want of a recent second step (403
+ * `reverification_required`) asks for a fresh code in a dialog, then is sent once more.
+ */
+async function api(method, path, body, { raw = false, reverified = false } = {}) {
+  try {
+    return await request(method, path, body, { raw });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "reverification_required" || reverified) throw error;
+    if (!(await askForFreshCode(error.body.max_age))) throw error;
+    return api(method, path, body, { raw, reverified: true });
+  }
+}
+
+async function request(method, path, body, { raw = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (session.token) headers.Authorization = `Token ${session.token}`;
@@ -199,6 +214,50 @@ function field(label, attrs, hint) {
 /** The account's username, hidden, so that password managers know which password to offer. */
 const usernameHint = () =>
   state.me ? h("input", { type: "text", name: "username", autocomplete: "username", value: state.me.username, hidden: true, readonly: true }) : null;
+
+/**
+ * The dialog of a step-up: a fresh code (or a recovery code) for `two-step/reverify/`.
+ * Resolves true once the credential is verified again, false when the user cancels.
+ */
+function askForFreshCode(maxAge) {
+  return new Promise((resolve) => {
+    const box = alertBox();
+    const minutes = Math.max(1, Math.round((maxAge || 0) / 60));
+    const code = field("Code", {
+      name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true,
+      pattern: "[0-9 -]*", maxlength: "12", spellcheck: "false",
+    }, "From your authenticator app.");
+    const confirm = h("button", { type: "submit" }, "Confirm");
+    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    const headingId = nextId("reverify");
+    const form = h("form", { novalidate: true },
+      h("h2", { id: headingId }, "Confirm it's you"),
+      h("p", {}, `This change needs a second step from the last ${minutes} minutes. Enter a fresh code.`),
+      box, code, h("div", { class: "actions" }, confirm, cancel));
+    const dialog = h("dialog", { class: "card reverify", "aria-labelledby": headingId }, form);
+    let settled = false;
+    const finish = (verified) => {
+      if (settled) return;
+      settled = true;
+      dialog.close();
+      dialog.remove();
+      resolve(verified);
+    };
+    cancel.addEventListener("click", () => finish(false));
+    dialog.addEventListener("cancel", () => finish(false)); // Escape
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submitting(confirm, box, async () => {
+        const answer = await request("POST", `${AUTH}two-step/reverify/`, { code: code.input.value.trim() });
+        if (answer.token) session.token = answer.token; // issuers that hand out a new one
+        finish(true);
+      }, { fields: [code] });
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    code.input.focus();
+  });
+}
 
 /** The live region where a form's errors are announced. */
 const alertBox = () => h("div", { class: "alert", role: "alert", "aria-live": "assertive" });
