@@ -200,6 +200,11 @@ class DefaultTwoStepAdapter:
             return ""
         return request.META.get("HTTP_USER_AGENT", "")[:255]
 
+    def get_device_name(self, request) -> str:
+        """The name of a device remembered on ``request`` (shown in the list of trusted
+        devices): by default the start of its user agent."""
+        return self.get_user_agent(request)[:100]
+
     # -- codes sent by SMS and email -----------------------------------------------------
 
     def format_sms(self, user, code, purpose, lifetime) -> str:

@@ -54,6 +54,7 @@ class EventKind(str, Enum):
     DELIVERY_FAILED = "delivery_failed"
     REVERIFIED = "reverified"
     PASSKEY_CLONE_SUSPECTED = "passkey_clone_suspected"
+    TRUSTED_DEVICE_USED = "trusted_device_used"
 
 
 class MethodKind(str, Enum):
@@ -80,6 +81,8 @@ RECOVERY_CODE_GROUP = 4
 
 # Login challenges: 32 random bytes (256 bits), sent as urlsafe base64, stored as a SHA-256 digest.
 CHALLENGE_BYTES = 32
+# Trusted devices: 32 random bytes (256 bits) in the device token.
+DEVICE_TOKEN_BYTES = 32
 DIGEST_LENGTH = 64
 
 # Session key that marks a Django session as having passed the second step.

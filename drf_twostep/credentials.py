@@ -64,6 +64,10 @@ def _user_saved(sender, instance, created=False, raw=False, **kwargs):
     if keep is not None and getattr(keep, "user", None) != instance:
         keep = None
     revoke_api_credentials(instance, keep=keep)
+    # Trusted devices are bound to the password they were remembered under; forget them.
+    from .services.devices import forget_all
+
+    forget_all(instance)
 
 
 def connect() -> None:

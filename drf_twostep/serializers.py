@@ -8,10 +8,11 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from .constants import METHOD_NAME_MAX_LENGTH, ErrorCode, MethodKind, MethodStatus
 from .exceptions import InvalidCode
-from .models import SecurityEvent, TwoStepMethod
+from .models import SecurityEvent, TrustedDevice, TwoStepMethod
 
 
 def normalize_code(value) -> str:
@@ -56,6 +57,14 @@ class LoginSerializer(serializers.Serializer):
     password = serializers.CharField(
         max_length=4096, trim_whitespace=False, style={"input_type": "password"}
     )
+    device_token = serializers.CharField(
+        required=False,
+        max_length=4096,
+        help_text=_(
+            "The device token of a trusted device (from login/verify/ with remember_device): "
+            "with it the second step is skipped while the device is trusted."
+        ),
+    )
 
 
 class VerifyLoginSerializer(serializers.Serializer):
@@ -63,6 +72,11 @@ class VerifyLoginSerializer(serializers.Serializer):
     code = CodeField(required=False, help_text=_("The code from the method, e.g. 123456."))
     method = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     recovery_code = serializers.CharField(required=False, max_length=64)
+    remember_device = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("Remember this device, where allowed: the answer carries a device token."),
+    )
 
     def validate(self, attrs):
         if "code" not in attrs and "recovery_code" not in attrs:
@@ -172,6 +186,9 @@ class StatusSerializer(serializers.Serializer):
     default_method = serializers.IntegerField(allow_null=True)
     methods = MethodSerializer(many=True)
     recovery_codes = RecoveryCodeCountSerializer()
+    remember_device_days = serializers.IntegerField(
+        help_text=_("Days a device may be remembered now (0: trusted devices are off).")
+    )
     server_time = serializers.DateTimeField()
 
 
@@ -191,11 +208,37 @@ TOKEN_HELP = _(
 )
 
 
+class WhenGivenMixin:
+    """A field rendered only when the answer has its key (null included), else left out."""
+
+    def get_attribute(self, instance):
+        if self.source not in instance:
+            raise SkipField()
+        return super().get_attribute(instance)
+
+
+class DeviceTokenField(WhenGivenMixin, serializers.CharField):
+    pass
+
+
+class DeviceExpiryField(WhenGivenMixin, serializers.DateTimeField):
+    pass
+
+
 class AuthenticatedSerializer(CredentialFieldsMixin, serializers.Serializer):
     status = serializers.CharField(help_text=_("`authenticated` or `setup_required`."))
     token = serializers.CharField(allow_null=True, help_text=TOKEN_HELP)
     two_step = StatusSerializer()
     recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)
+    device_token = DeviceTokenField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "With remember_device: the device token to send to login/ (shown this once), "
+            "or null when this device may not be remembered."
+        ),
+    )
+    device_expires_at = DeviceExpiryField(required=False, allow_null=True)
 
 
 class ChallengeSerializer(serializers.Serializer):
@@ -225,6 +268,13 @@ class RecoveryCodesSerializer(serializers.Serializer):
 class SendCodeResponseSerializer(serializers.Serializer):
     detail = serializers.CharField()
     expires_in = serializers.IntegerField()
+
+
+class TrustedDeviceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrustedDevice
+        fields = ["id", "name", "created_at", "last_used_at", "expires_at", "ip", "user_agent"]
+        read_only_fields = fields
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):
@@ -265,6 +315,16 @@ class PolicySerializer(serializers.Serializer):
     required_since = serializers.DateTimeField(read_only=True, allow_null=True)
     allowed_methods = serializers.ListField(
         child=serializers.CharField(max_length=32), min_length=1, max_length=20
+    )
+    remember_device_days = serializers.IntegerField(
+        min_value=0,
+        max_value=365,
+        allow_null=True,
+        required=False,
+        help_text=_(
+            "Days members' devices may be remembered, at most REMEMBER_DEVICE_DAYS; 0 forbids "
+            "trusted devices, null follows the setting."
+        ),
     )
 
     def validate_allowed_methods(self, value):

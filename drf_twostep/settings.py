@@ -124,6 +124,10 @@ DEFAULTS = {
     # Seconds within which an organization admin must have passed a second step (the sign-in,
     # or two-step/reverify/) to change a policy or reset a member.
     "REVERIFY_MAX_AGE": 900,
+    # Days a device may be remembered after a second step on it ("remember this device"):
+    # login/ with its device token then skips the second step. 0 (the default) turns trusted
+    # devices off; an organization's policy may lower it for its members (0 forbids).
+    "REMEMBER_DEVICE_DAYS": 0,
     # When a user's password changes (any path that calls set_password() and saves), their API
     # credentials of every issuer are revoked. True keeps the one the change was made with
     # (ASVS 5.0 7.4.3); False revokes that one too.

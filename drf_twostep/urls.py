@@ -26,6 +26,8 @@ urlpatterns = [
         name="recovery-codes-pdf",
     ),
     path("two-step/events/", views.EventListView.as_view(), name="events"),
+    path("two-step/devices/", views.DeviceListView.as_view(), name="device-list"),
+    path("two-step/devices/<int:pk>/", views.DeviceDetailView.as_view(), name="device-detail"),
     path(
         "organizations/<str:org_id>/two-step-policy/",
         views.PolicyView.as_view(),

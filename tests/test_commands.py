@@ -46,11 +46,17 @@ def test_cleanup_deletes_only_what_can_never_be_used_again(api, user_with_totp, 
     assert LoginChallenge.objects.count() == 2
     out = StringIO()
     call_command("twostep_cleanup", stdout=out)
-    assert "Deleted 1 login challenges, 0 codes and 0 unconfirmed methods." in out.getvalue()
+    assert (
+        "Deleted 1 login challenges, 0 codes, 0 unconfirmed methods and 0 expired trusted devices."
+        in out.getvalue()
+    )
     assert LoginChallenge.objects.count() == 1
     clock.shift(600)  # the code (600 s) and the pending method (900 s) have now expired
     call_command("twostep_cleanup", stdout=out)
-    assert "Deleted 1 login challenges, 1 codes and 1 unconfirmed methods." in out.getvalue()
+    assert (
+        "Deleted 1 login challenges, 1 codes, 1 unconfirmed methods and 0 expired trusted devices."
+        in out.getvalue()
+    )
     assert not DeliveredCode.objects.exists()
     assert list(TwoStepMethod.objects.values_list("status", flat=True)) == ["active"]
     assert sms.outbox and fresh

@@ -379,6 +379,7 @@ def test_get_of_an_organization_without_a_policy_shows_the_defaults(admin, clini
         "grace_period_days": 0,
         "required_since": None,
         "allowed_methods": [APP, "sms", "email"],
+        "remember_device_days": None,
     }
     assert not OrganizationPolicy.objects.exists()
 

@@ -43,6 +43,7 @@ STATUS_KEYS = {
     "default_method",
     "methods",
     "recovery_codes",
+    "remember_device_days",
     "server_time",
 }
 METHOD_KEYS = {"id", "kind", "name", "status", "is_default", "created_at", "last_used_at"}

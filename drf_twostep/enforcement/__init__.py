@@ -14,7 +14,7 @@ receivers on the models the adapter names (``get_memberships``), and policies by
 
 from . import receivers  # noqa: F401  (connects the receivers)
 from .receivers import watch
-from .requirement import Requirement, get_requirement, unmet_from
+from .requirement import Requirement, get_requirement, policies_of, unmet_from
 from .rows import refresh, refresh_all, refresh_members, refresh_users
 from .state import (
     NO_PROFILE,
@@ -35,6 +35,7 @@ __all__ = [
     "invalidate",
     "invalidate_all",
     "must_set_up",
+    "policies_of",
     "refresh",
     "refresh_all",
     "refresh_members",

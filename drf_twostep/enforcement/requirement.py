@@ -39,6 +39,11 @@ def _membership(user) -> Q:
     return condition
 
 
+def policies_of(user):
+    """The policies of the organizations ``user`` belongs to."""
+    return OrganizationPolicy.objects.filter(_membership(user))
+
+
 def _unmet_policies(user, method_user=None):
     """Required policies of the user's organizations that no active method of theirs
     satisfies. For a batch, ``user`` and ``method_user`` are expressions."""

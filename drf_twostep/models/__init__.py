@@ -5,6 +5,7 @@ Behaviour lives in ``services`` and ``methods``; models hold data, small queries
 invariants that the database can check.
 """
 
+from .devices import TrustedDevice
 from .events import SecurityEvent
 from .login import LoginChallenge
 from .methods import DeliveredCode, RecoveryCode, TwoStepMethod, TwoStepMethodQuerySet
@@ -24,6 +25,7 @@ __all__ = [
     "TwoStepMethod",
     "TwoStepMethodQuerySet",
     "TwoStepProfile",
+    "TrustedDevice",
     "TwoStepSession",
     "organization_model_label",
 ]

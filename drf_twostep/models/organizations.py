@@ -37,6 +37,11 @@ class OrganizationPolicy(models.Model):
     enforced_from = models.DateTimeField(null=True, blank=True, editable=False)
     # Allowed kinds as ",kind,kind,", so that "is this kind allowed" is a LIKE in SQL.
     allowed_kinds = models.CharField(_("allowed methods"), max_length=255, default="")
+    # Days a member's device may be remembered: None follows REMEMBER_DEVICE_DAYS, a number
+    # lowers it (0 forbids trusted devices); the strictest of a user's organizations wins.
+    remember_device_days = models.PositiveSmallIntegerField(
+        _("remember devices (days)"), null=True, blank=True
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

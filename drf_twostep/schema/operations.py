@@ -32,6 +32,16 @@ METHOD_ID = OpenApiParameter(
     "id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="The method's id."
 )
 method_id = extend_schema(parameters=[METHOD_ID])
+device_id = extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "id",
+            {"type": "integer", "minimum": 0},
+            OpenApiParameter.PATH,
+            description="The trusted device's id.",
+        )
+    ]
+)
 
 # -- signing in ----------------------------------------------------------------------------
 
@@ -215,6 +225,26 @@ events_list = extend_schema(
         },
         setup_allowed=False,
     ),
+)
+
+devices_list = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_devices_list",
+    responses=authenticated({200: s.TrustedDeviceSerializer(many=True)}),
+)
+
+devices_forget_all = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_devices_forget_all",
+    request=None,
+    responses=authenticated({204: None}),
+)
+
+devices_forget = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_devices_forget",
+    request=None,
+    responses=authenticated({204: None, 404: error(ErrorCode.NOT_FOUND)}),
 )
 
 # -- organizations ---------------------------------------------------------------------------

@@ -40,23 +40,29 @@ from ._common import (
     session_authenticated,
     state_changed,
 )
+from .devices import recognise, remember, sign_in_on_device
 from .methods import status
 
 
-def login(request, username, password, *, issuer=None) -> dict:
+def login(request, username, password, *, device_token=None, issuer=None) -> dict:
     """
-    Check the password. A user with 2SV on gets a challenge and no credential; a user
-    without 2SV gets a credential from ``issuer`` (default: ``TOKEN_ISSUER``'s). Raises
-    ``InvalidCredentials`` whether or not the user exists.
+    Check the password. A user with 2SV on gets a challenge and no credential, unless
+    ``device_token`` is one of their trusted devices; a user without 2SV gets a credential
+    from ``issuer`` (default: ``TOKEN_ISSUER``'s). Raises ``InvalidCredentials`` whether or
+    not the user exists.
     """
     credentials = {get_user_model().USERNAME_FIELD: username, "password": password}
     user = authenticate(getattr(request, "_request", request), **credentials)
     if user is None:
         raise InvalidCredentials()
     profile = TwoStepProfile.objects.filter(user=user).first()
-    if profile is not None and profile.enabled:
-        return _start_challenge(user, request)
     issuer = issuer or get_issuer()
+    if profile is not None and profile.enabled:
+        device = recognise(user, device_token, profile) if device_token else None
+        credential = sign_in_on_device(request, user, device, issuer) if device else None
+        if credential is None:
+            return _start_challenge(user, request)
+        return _authenticated(request, user, credential)
     with transaction.atomic():  # the credential and the sign-in's writes, or nothing
         credential = issuer.issue(request, user, verified=False, profile=profile)
         login_completed(request, user, issuer)
@@ -175,14 +181,22 @@ def _register_failure(profile, challenge, now) -> bool:
 
 
 def verify_login(
-    request, challenge, code=None, method_id=None, recovery_code=None, *, issuer=None
+    request,
+    challenge,
+    code=None,
+    method_id=None,
+    recovery_code=None,
+    *,
+    remember_device=False,
+    issuer=None,
 ) -> dict:
     """
     Complete a login with a code from a method, or with a recovery code.
 
     Wrong codes count on the challenge and on the user (in the database, so a new login does
     not reset them) and lock the user out with backoff. Returns the authenticated response;
-    a recovery code's replacement is included as ``recovery_codes``.
+    a recovery code's replacement is included as ``recovery_codes``, and with
+    ``remember_device`` the device token (``devices.remember``).
     """
     now = timezone.now()
     failure = None
@@ -236,16 +250,18 @@ def verify_login(
                 record_event(user, EventKind.RECOVERY_CODE_USED, request)
             record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
             login_completed(request, user, issuer, login_challenge)
+            if remember_device:
+                credential.update(remember(request, user, now))
     if failure is not None:
         raise failure
-    response = {
-        "status": LoginStatus.AUTHENTICATED.value,
-        **credential,
-        "two_step": status(user),
-    }
-    if replacement is not None:
-        response["recovery_codes"] = [replacement]
-    return get_adapter().build_credential_response(request, user, response)
+    extra = {"recovery_codes": [replacement]} if replacement is not None else {}
+    return _authenticated(request, user, credential, **extra)
+
+
+def _authenticated(request, user, credential, **extra) -> dict:
+    """The answer of a completed sign-in: the credential and the user's status."""
+    response = {"status": LoginStatus.AUTHENTICATED.value, **credential, "two_step": status(user)}
+    return get_adapter().build_credential_response(request, user, {**response, **extra})
 
 
 def _login_method(user, method_id) -> TwoStepMethod:

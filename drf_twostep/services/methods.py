@@ -29,6 +29,7 @@ from ._common import (
     state_changed,
     user_method,
 )
+from .devices import allowed_days, forget_all
 
 
 def status(user) -> dict:
@@ -55,6 +56,7 @@ def status(user) -> dict:
             "total": twostep_settings.RECOVERY_CODE_COUNT if enabled else 0,
             "created_at": min(codes) if codes else None,
         },
+        "remember_device_days": allowed_days(user),
         "server_time": timezone.now(),
     }
 
@@ -115,6 +117,8 @@ def _activate(request, user, method) -> dict:
     method.is_default = not has_default
     method.save(update_fields=["status", "confirmed_at", "is_default"])
     record_event(user, EventKind.METHOD_ADDED, request, method)
+    # A change of factors forgets the trusted devices (STANDARDS #49).
+    forget_all(user)
     result = {"method": method, "token": None}
     turned_on = not profile.enabled
     if turned_on:
@@ -196,6 +200,7 @@ def _remove(request, method) -> None:
         raise MethodRequiredByOrganization()
     method.pk = method_pk  # for the event record
     record_event(user, EventKind.METHOD_REMOVED, request, method)
+    forget_all(user)
     if remaining and method.is_default:
         remaining[0].is_default = True
         remaining[0].save(update_fields=["is_default"])

@@ -14,6 +14,7 @@ from ..issuers import get_issuer
 from ..methods import enabled_kinds
 from ..models import OrganizationPolicy, RecoveryCode, TwoStepMethod
 from ._common import profile_for_update, record_event
+from .devices import forget_all
 
 
 def reset_two_step(user, request=None, by=None) -> None:
@@ -26,6 +27,7 @@ def reset_two_step(user, request=None, by=None) -> None:
         profile = profile_for_update(user)
         TwoStepMethod.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
+        forget_all(user)
         profile.enabled = False
         profile.enabled_at = None
         profile.verified_credential = ""
@@ -60,7 +62,8 @@ def get_policy(organization) -> OrganizationPolicy:
 
 
 def update_policy(request, admin, organization, **changes) -> OrganizationPolicy:
-    """Change a policy (``required``, ``grace_period_days``, ``allowed_methods``)."""
+    """Change a policy (``required``, ``grace_period_days``, ``allowed_methods``,
+    ``remember_device_days``)."""
     with transaction.atomic():
         policy, _ = OrganizationPolicy.objects.select_for_update().get_or_create(
             organization=organization
@@ -92,6 +95,7 @@ def policy_body(organization, policy) -> dict:
         "grace_period_days": policy.grace_period_days,
         "required_since": policy.required_since,
         "allowed_methods": policy.allowed_methods or enabled_kinds(),
+        "remember_device_days": policy.remember_device_days,
     }
 
 

@@ -5,6 +5,7 @@ schema lives in ``schema.operations``.
 """
 
 from .base import ActionlessMetadata, AnonymousView, Pagination, TwoStepView, UserView
+from .devices import DeviceDetailView, DeviceListView
 from .login import LoginView, LogoutView, SendCodeView, VerifyLoginView
 from .methods import (
     EventListView,
@@ -20,6 +21,8 @@ from .organizations import MemberListView, MemberResetView, OrganizationView, Po
 __all__ = [
     "ActionlessMetadata",
     "AnonymousView",
+    "DeviceDetailView",
+    "DeviceListView",
     "EventListView",
     "LoginView",
     "LogoutView",

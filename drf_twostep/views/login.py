@@ -23,7 +23,9 @@ class LoginView(AnonymousView):
     @operations.login
     def post(self, request):
         data = self.validated()
-        result = services.login(request, data["username"], data["password"])
+        result = services.login(
+            request, data["username"], data["password"], device_token=data.get("device_token")
+        )
         if result["status"] == LoginStatus.VERIFICATION_REQUIRED:
             return Response(s.ChallengeSerializer(result).data)
         return Response(s.AuthenticatedSerializer(result).data)
@@ -44,6 +46,7 @@ class VerifyLoginView(AnonymousView):
             code=data.get("code"),
             method_id=data.get("method"),
             recovery_code=data.get("recovery_code"),
+            remember_device=data["remember_device"],
         )
         return Response(s.AuthenticatedSerializer(result).data)
 

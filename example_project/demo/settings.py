@@ -135,6 +135,8 @@ DRF_TWOSTEP = {
     "SMS_BACKEND": "drf_twostep.sms.backends.console.SmsBackend",
     # With a shared cache, enforcement costs no query on a warm request.
     "ENFORCEMENT_CACHE": "default" if REDIS_URL else None,
+    # "Remember this device" on the sign-in page: for 30 days after a second step.
+    "REMEMBER_DEVICE_DAYS": 30,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,6 +18,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import URLPattern, reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -28,6 +30,7 @@ from drf_twostep.models import (
     OrganizationPolicy,
     RecoveryCode,
     SecurityEvent,
+    TrustedDevice,
     TwoStepMethod,
     TwoStepProfile,
 )
@@ -71,6 +74,7 @@ class World:
     sms_id: int
     pending_id: int
     recovery_codes: list
+    device_id: int = 0
     actors: list = field(default_factory=list)
 
     def markers(self) -> list[str]:
@@ -79,6 +83,7 @@ class World:
         return [
             "alice-private-app",
             "alice-private-phone",
+            "alice-private-device",
             PHONE,
             "alice@example.com",
             token,
@@ -121,6 +126,13 @@ def world(db, api, clock):
         sms_id=phone.json()["id"],
         pending_id=pending.json()["id"],
         recovery_codes=victim.recovery_codes,
+        device_id=TrustedDevice.objects.create(
+            user=victim.user,
+            digest="d" * 64,
+            password_digest="p" * 64,
+            name="alice-private-device",
+            expires_at=timezone.now() + timedelta(days=30),
+        ).pk,
     )
     member = enable_totp(api, make_user("bob", clinic), clock)
     other_admin = enable_totp(api, make_user("carol", other_clinic, is_staff=True), clock)
@@ -146,6 +158,7 @@ def snapshot(world) -> dict:
         "tokens": sorted(Token.objects.filter(user=victim).values_list("key", flat=True)),
         "events": SecurityEvent.objects.filter(user=victim).count(),
         "challenges": LoginChallenge.objects.filter(user=victim).count(),
+        "devices": list(TrustedDevice.objects.filter(user=victim).values()),
         "sent codes": DeliveredCode.objects.filter(method__user=victim).count(),
         "policy": list(OrganizationPolicy.objects.filter(organization=world.clinic).values()),
         "user": get_user_model().objects.filter(pk=victim.pk).values().first(),
@@ -284,6 +297,22 @@ def probe_events(world, actor):
     return [response]
 
 
+def probe_device_list(world, actor):
+    listed = actor.client.get(url("device-list"))
+    _expect(actor, listed, 200)
+    if not actor.anonymous:
+        assert world.device_id not in {device["id"] for device in listed.json()}
+    forgotten = actor.client.delete(url("device-list"))
+    _expect(actor, forgotten, 204)
+    return [listed, forgotten]
+
+
+def probe_device_detail(world, actor):
+    response = actor.client.delete(url("device-detail", pk=world.device_id))
+    _expect(actor, response, 404, "not_found")
+    return [response]
+
+
 def probe_organization_policy(world, actor):
     target = url("organization-policy", org_id=world.clinic.pk)
     body = {"required": False, "grace_period_days": 30, "allowed_methods": ["email"]}
@@ -326,6 +355,8 @@ PROBES = {
     "recovery-codes": ({"post"}, probe_recovery_codes),
     "recovery-codes-pdf": ({"post"}, probe_recovery_codes_pdf),
     "events": ({"get"}, probe_events),
+    "device-list": ({"get", "delete"}, probe_device_list),
+    "device-detail": ({"delete"}, probe_device_detail),
     "organization-policy": ({"get", "put", "patch"}, probe_organization_policy),
     "organization-members": ({"get"}, probe_organization_members),
     "organization-member-reset": ({"post"}, probe_organization_member_reset),

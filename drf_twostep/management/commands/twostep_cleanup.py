@@ -18,8 +18,8 @@ class Command(BaseCommand):
     def handle(self, *args, no_refresh, **options):
         counts = services.delete_expired()
         self.stdout.write(
-            "Deleted {challenges} login challenges, {codes} codes and {pending_methods} "
-            "unconfirmed methods.".format(**counts)
+            "Deleted {challenges} login challenges, {codes} codes, {pending_methods} "
+            "unconfirmed methods and {trusted_devices} expired trusted devices.".format(**counts)
         )
         if not no_refresh:
             count = services.refresh_all()
