@@ -11,10 +11,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
 
 import pytest
@@ -28,76 +24,29 @@ from drf_twostep.faults import WARNING_INTERVAL
 from drf_twostep.models import OrganizationPolicy, SecurityEvent, TwoStepProfile
 from drf_twostep.settings import DEFAULTS
 from tests.helpers import PASSWORD, assert_error, login, verify
+from tests.redis_server import RedisServer
 
 TIMEOUT = 0.25
 
 
-class Redis:
-    """A redis-server of the test's own on a free port, to kill, pause and start again."""
-
-    def __init__(self):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self):
-        self.process.kill()
-        self.process.wait()
-
-    def pause(self):
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self):
-        self.process.send_signal(signal.SIGCONT)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.resume()
-            self.kill()
-
-    def cache(self):
-        return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{self.port}/0",
-            "OPTIONS": {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT},
-        }
+def redis_cache(server: RedisServer) -> dict:
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": server.url,
+        "OPTIONS": {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT},
+    }
 
 
 @pytest.fixture
 def redis(settings):
     """The default cache (the throttles) and ENFORCEMENT_CACHE on a Redis of the test's own."""
-    if not shutil.which("redis-server"):
+    if not RedisServer.installed():
         if os.environ.get("DRF_TWOSTEP_REQUIRE_SERVICES"):
             pytest.fail("redis-server is not installed")
         pytest.skip("needs redis-server")
-    server = Redis()
+    server = RedisServer()
     server.start()
-    settings.CACHES = {"default": server.cache(), "twostep": server.cache()}
+    settings.CACHES = {"default": redis_cache(server), "twostep": redis_cache(server)}
     settings.DRF_TWOSTEP = {
         **settings.DRF_TWOSTEP,
         "ENFORCEMENT_CACHE": "twostep",
