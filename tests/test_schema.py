@@ -174,10 +174,11 @@ def resolve(schema, prop: dict) -> dict:
 
 def test_method_kind_and_status_are_enums(schema):
     method = schema["components"]["schemas"]["Method"]["properties"]
-    assert resolve(schema, method["kind"])["enum"] == ["authenticator_app", "sms", "email"]
+    kinds = ["authenticator_app", "sms", "email", "passkey"]
+    assert resolve(schema, method["kind"])["enum"] == kinds
     assert resolve(schema, method["status"])["enum"] == ["pending", "active"]
     setup = schema["components"]["schemas"]["MethodSetup"]["properties"]
-    assert resolve(schema, setup["kind"])["enum"] == ["authenticator_app", "sms", "email"]
+    assert resolve(schema, setup["kind"])["enum"] == kinds
 
 
 def test_schema_describes_the_pdf_as_application_pdf(schema):

@@ -22,12 +22,13 @@ from ..exceptions import (
     InvalidChallenge,
     InvalidCode,
     InvalidCredentials,
+    InvalidPasskey,
     InvalidRecoveryCode,
     MethodDoesNotSend,
     NotFound,
     TooManyAttempts,
 )
-from ..issuers import get_issuer
+from ..issuers import AMR_PASSWORD, get_issuer
 from ..methods import get_method, get_method_class, recovery
 from ..models import LoginChallenge, TwoStepMethod, TwoStepProfile
 from ..settings import twostep_settings
@@ -40,6 +41,7 @@ from ._common import (
     session_authenticated,
     state_changed,
 )
+from . import passkeys
 from .methods import status
 
 
@@ -91,6 +93,7 @@ def _start_challenge(user, request=None) -> dict:
         "expires_in": lifetime,
         "methods": methods,
         "default_method": default.pk if default else None,
+        **passkeys.challenge_options(login_challenge, methods),
     }
 
 
@@ -157,9 +160,11 @@ def _check_not_locked(profile, challenge, now):
 
 
 def _register_failure(profile, challenge, now) -> bool:
-    """Count a wrong code on the challenge and the user; True if this failure locks the user."""
-    challenge.failed_attempts += 1
-    challenge.save(update_fields=["failed_attempts"])
+    """Count a wrong code on the challenge (None: a passkey alone) and the user; True if this
+    failure locks the user."""
+    if challenge is not None:
+        challenge.failed_attempts += 1
+        challenge.save(update_fields=["failed_attempts"])
     profile.failed_attempts += 1
     over = profile.failed_attempts - twostep_settings.LOCKOUT_THRESHOLD
     locked = over >= 0
@@ -174,10 +179,11 @@ def _register_failure(profile, challenge, now) -> bool:
 
 
 def verify_login(
-    request, challenge, code=None, method_id=None, recovery_code=None, *, issuer=None
+    request, challenge, code=None, method_id=None, recovery_code=None, *, credential=None, issuer=None
 ) -> dict:
     """
-    Complete a login with a code from a method, or with a recovery code.
+    Complete a login with a code from a method, a passkey's assertion (``credential``), or a
+    recovery code.
 
     Wrong codes count on the challenge and on the user (in the database, so a new login does
     not reset them) and lock the user out with backoff. Returns the authenticated response;
@@ -192,16 +198,21 @@ def verify_login(
         _check_not_locked(profile, login_challenge, now)
         method = None
         replacement = None
+        amr = {}
         try:
             if recovery_code is not None:
                 replacement = recovery.consume(user, recovery_code)
                 if replacement is None:
                     raise InvalidRecoveryCode()
+            elif credential is not None:
+                method = passkeys.second_step(login_challenge, credential, method_id)
+                amr = {"amr": [AMR_PASSWORD, passkeys.key_amr(method)]}
             else:
                 method = _login_method(user, method_id)
                 get_method(method).verify(code, challenge=login_challenge)
-        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode, InvalidPasskey) as exc:
             failure = exc
+            method = method or getattr(exc, "method", None)
             locked = _register_failure(profile, login_challenge, now)
         else:
             login_challenge.completed_at = now
@@ -211,7 +222,7 @@ def verify_login(
             profile.last_verified_at = now
             user.backend = login_challenge.backend
             issuer = issuer or get_issuer()
-            credential = issuer.issue(request, user, verified=True, profile=profile)
+            credential = issuer.issue(request, user, verified=True, profile=profile, **amr)
             profile.save(
                 update_fields=[
                     "failed_attempts",
@@ -230,7 +241,7 @@ def verify_login(
         kind = (
             EventKind.CODE_REPLAYED
             if isinstance(failure, CodeAlreadyUsed)
-            else EventKind.VERIFICATION_FAILED
+            else passkeys.failure_event(failure)
         )
         record_event(user, kind, request, method)
         if locked:
