@@ -18,6 +18,7 @@ from .methods import (
     status,
     update_method,
 )
+from .passkeys import passwordless_login, passwordless_options
 from .organizations import (
     admin_organization,
     delete_policy,
@@ -41,6 +42,8 @@ __all__ = [
     "login",
     "logout",
     "organization_members",
+    "passwordless_login",
+    "passwordless_options",
     "policy_body",
     "record_event",
     "recovery_codes_pdf",
