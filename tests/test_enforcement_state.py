@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from drf_twostep import enforcement, services
+from drf_twostep.enforcement import rows
 from drf_twostep.models import OrganizationPolicy, TwoStepMethod, TwoStepProfile
 from tests.helpers import PASSWORD, assert_error, login, token_client
 from tests.testapp.models import Membership
@@ -253,13 +254,13 @@ def _policy_save_queries(group) -> int:
 
 @pytest.mark.parametrize("members", [2001, 2500])
 def test_a_policy_on_a_large_organization_refreshes_it_in_batches(db, members, monkeypatch):
-    monkeypatch.setattr(enforcement, "REFRESH_BATCH_SIZE", 1000)
+    monkeypatch.setattr(rows, "REFRESH_BATCH_SIZE", 1000)
     small, large = Group.objects.create(name="small"), Group.objects.create(name="large")
     users = User.objects.bulk_create(User(username=f"u{i}") for i in range(members + 1))
     small.user_set.add(users[0])
     large.user_set.add(*users[1:])
     one_batch = _policy_save_queries(small)
-    size = enforcement.REFRESH_BATCH_SIZE
+    size = rows.REFRESH_BATCH_SIZE
     fields = TwoStepProfile._meta.concrete_fields
     per_insert = connection.ops.bulk_batch_size(fields, [None] * size)
     batches = [min(size, members - start) for start in range(0, members, size)]

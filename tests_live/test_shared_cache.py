@@ -12,7 +12,7 @@ from clinics.models import Clinic, Membership
 from django.core.cache import cache
 from live import PASSWORD, Race, call, make_user, parallel, signed_in
 
-from drf_twostep.enforcement import _STATE_KEY
+from drf_twostep.enforcement.state import _STATE_KEY
 
 LOGIN = "/api/auth/login/"
 WRONG_PASSWORD = {"username": "nobody", "password": PASSWORD}

@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from drf_twostep.openapi import authenticated
+from drf_twostep.schema import authenticated
 
 from .models import Membership
 

@@ -1,0 +1,276 @@
+"""
+The schema of each endpoint: one ``extend_schema`` per operation, named after it, which the
+views wear as decorators (``@operations.login``). The rules live in the views; what they answer,
+with which codes and examples, lives here.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+
+from .. import serializers as s
+from ..constants import ErrorCode
+from .examples import (
+    CONFIRM_EXAMPLES,
+    LOGIN_EXAMPLES,
+    SETUP_EXAMPLES,
+    STATUS_EXAMPLES,
+    VERIFY_EXAMPLES,
+)
+from .responses import THROTTLED, VALIDATION, authenticated, error
+
+TAG = "2-Step Verification"
+ORG_TAG = "Organizations"
+
+# The id of a method in its path: digits only (``<int:pk>``), so never negative.
+METHOD_ID = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="The method's id."
+)
+method_id = extend_schema(parameters=[METHOD_ID])
+
+# -- signing in ----------------------------------------------------------------------------
+
+login = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_login",
+    request=s.LoginSerializer,
+    responses={
+        200: OpenApiResponse(
+            PolymorphicProxySerializer(
+                component_name="LoginResponse",
+                serializers={
+                    "authenticated": s.AuthenticatedSerializer,
+                    "setup_required": s.AuthenticatedSerializer,
+                    "verification_required": s.ChallengeSerializer,
+                },
+                resource_type_field_name="status",
+            ),
+            description="`authenticated` or `setup_required` with a credential, or "
+            "`verification_required` with a challenge and no credential.",
+        ),
+        400: error(ErrorCode.INVALID_CREDENTIALS),
+        429: THROTTLED,
+    },
+    examples=LOGIN_EXAMPLES,
+)
+
+login_verify = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_login_verify",
+    examples=VERIFY_EXAMPLES,
+    request=s.VerifyLoginSerializer,
+    responses={
+        200: s.AuthenticatedSerializer,
+        400: error(
+            ErrorCode.INVALID_CODE,
+            ErrorCode.CODE_ALREADY_USED,
+            ErrorCode.INVALID_RECOVERY_CODE,
+            ErrorCode.INVALID_CHALLENGE,
+            ErrorCode.CHALLENGE_EXPIRED,
+        ),
+        404: error(ErrorCode.NOT_FOUND),
+        429: error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
+    },
+)
+
+login_send_code = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_login_send_code",
+    request=s.SendCodeSerializer,
+    responses={
+        202: s.SendCodeResponseSerializer,
+        400: error(
+            ErrorCode.METHOD_DOES_NOT_SEND,
+            ErrorCode.INVALID_CHALLENGE,
+            ErrorCode.CHALLENGE_EXPIRED,
+        ),
+        404: error(ErrorCode.NOT_FOUND),
+        429: error(ErrorCode.THROTTLED, ErrorCode.TOO_MANY_ATTEMPTS),
+        503: error(ErrorCode.DELIVERY_FAILED),
+    },
+)
+
+logout = extend_schema(
+    tags=[TAG], operation_id="two_step_logout", request=None, responses=authenticated({204: None})
+)
+
+# -- the caller's 2-Step Verification --------------------------------------------------------
+
+status = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_status",
+    examples=STATUS_EXAMPLES,
+    responses=authenticated({200: s.StatusSerializer}),
+)
+
+methods_list = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_methods_list",
+    responses=authenticated({200: s.MethodSerializer(many=True)}),
+)
+
+methods_create = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_methods_create",
+    examples=SETUP_EXAMPLES,
+    request=s.MethodSetupSerializer,
+    responses=authenticated(
+        {
+            201: s.MethodSetupResponseSerializer,
+            400: error(
+                ErrorCode.PASSWORD_INCORRECT, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.INVALID
+            ),
+            429: THROTTLED,
+            503: error(ErrorCode.DELIVERY_FAILED),
+        }
+    ),
+)
+
+methods_update = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_methods_update",
+    request=s.MethodUpdateSerializer,
+    responses=authenticated(
+        {
+            200: s.MethodSerializer,
+            400: VALIDATION,
+            404: error(ErrorCode.NOT_FOUND),
+            409: error(ErrorCode.METHOD_NOT_PENDING),
+        }
+    ),
+)
+
+methods_destroy = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_methods_destroy",
+    request=s.PasswordSerializer,
+    responses=authenticated(
+        {
+            204: None,
+            400: error(ErrorCode.PASSWORD_INCORRECT),
+            404: error(ErrorCode.NOT_FOUND),
+            409: error(ErrorCode.METHOD_REQUIRED_BY_ORGANIZATION),
+            429: THROTTLED,
+        }
+    ),
+)
+
+methods_confirm = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_methods_confirm",
+    examples=CONFIRM_EXAMPLES,
+    request=s.ConfirmSerializer,
+    responses=authenticated(
+        {
+            200: s.ConfirmResponseSerializer,
+            400: error(ErrorCode.INVALID_CODE, ErrorCode.CODE_ALREADY_USED),
+            404: error(ErrorCode.NOT_FOUND),
+            409: error(ErrorCode.METHOD_NOT_PENDING),
+            429: THROTTLED,
+        }
+    ),
+)
+
+recovery_codes_regenerate = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_recovery_codes_regenerate",
+    request=s.PasswordSerializer,
+    responses=authenticated(
+        {
+            201: s.RecoveryCodesSerializer,
+            400: error(ErrorCode.PASSWORD_INCORRECT),
+            409: error(ErrorCode.TWO_STEP_NOT_ENABLED),
+            429: THROTTLED,
+        },
+        setup_allowed=False,
+    ),
+)
+
+recovery_codes_pdf = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_recovery_codes_pdf",
+    request=s.RecoveryCodesPdfSerializer,
+    responses=authenticated(
+        {
+            (200, "application/pdf"): OpenApiResponse(bytes, description="The PDF document."),
+            400: error(ErrorCode.INVALID_RECOVERY_CODE),
+        },
+        setup_allowed=False,
+    ),
+)
+
+events_list = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_events_list",
+    responses=authenticated(
+        {200: s.SecurityEventSerializer(many=True), 404: error(ErrorCode.NOT_FOUND)},
+        setup_allowed=False,
+    ),
+)
+
+# -- organizations ---------------------------------------------------------------------------
+
+POLICY_CHANGE_RESPONSES = authenticated(
+    {
+        200: s.PolicySerializer,
+        400: VALIDATION,
+        403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+        404: error(ErrorCode.NOT_FOUND),
+    },
+    setup_allowed=False,
+)
+
+policy_retrieve = extend_schema(
+    tags=[ORG_TAG],
+    operation_id="organization_policy_retrieve",
+    responses=authenticated(
+        {200: s.PolicySerializer, 404: error(ErrorCode.NOT_FOUND)}, setup_allowed=False
+    ),
+)
+
+policy_update = extend_schema(
+    tags=[ORG_TAG],
+    operation_id="organization_policy_update",
+    request=s.PolicySerializer,
+    responses=POLICY_CHANGE_RESPONSES,
+)
+
+policy_partial_update = extend_schema(
+    tags=[ORG_TAG],
+    operation_id="organization_policy_partial_update",
+    request=s.PolicySerializer(partial=True),
+    responses=POLICY_CHANGE_RESPONSES,
+)
+
+members_list = extend_schema(
+    tags=[ORG_TAG],
+    operation_id="organization_members_list",
+    parameters=[
+        OpenApiParameter(
+            "compliant", bool, description="Only members who do (not) meet the policy."
+        )
+    ],
+    responses=authenticated(
+        {200: s.MemberSerializer(many=True), 404: error(ErrorCode.NOT_FOUND)},
+        setup_allowed=False,
+    ),
+)
+
+member_reset = extend_schema(
+    tags=[ORG_TAG],
+    operation_id="organization_member_reset_two_step",
+    request=None,
+    responses=authenticated(
+        {
+            204: None,
+            403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED),
+            404: error(ErrorCode.NOT_FOUND),
+        },
+        setup_allowed=False,
+    ),
+)

@@ -1,0 +1,41 @@
+"""
+The HTTP endpoints of docs/API.md. Each view validates its input, calls ``services`` and
+shapes the response; the rules live in ``services`` and ``methods``, what each answers in the
+schema lives in ``schema.operations``.
+"""
+
+from .base import ActionlessMetadata, AnonymousView, Pagination, TwoStepView, UserView
+from .login import LoginView, LogoutView, SendCodeView, VerifyLoginView
+from .methods import (
+    EventListView,
+    MethodConfirmView,
+    MethodDetailView,
+    MethodListView,
+    RecoveryCodesPdfView,
+    RecoveryCodesView,
+    StatusView,
+)
+from .organizations import MemberListView, MemberResetView, OrganizationView, PolicyView
+
+__all__ = [
+    "ActionlessMetadata",
+    "AnonymousView",
+    "EventListView",
+    "LoginView",
+    "LogoutView",
+    "MemberListView",
+    "MemberResetView",
+    "MethodConfirmView",
+    "MethodDetailView",
+    "MethodListView",
+    "OrganizationView",
+    "Pagination",
+    "PolicyView",
+    "RecoveryCodesPdfView",
+    "RecoveryCodesView",
+    "SendCodeView",
+    "StatusView",
+    "TwoStepView",
+    "UserView",
+    "VerifyLoginView",
+]

@@ -1,0 +1,75 @@
+"""Signing in and out: password, second step, codes sent for a challenge, logout."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+from rest_framework.response import Response
+
+from .. import serializers as s
+from .. import services
+from ..constants import LoginStatus
+from ..schema import operations
+from ..throttling import LoginThrottle, SendCodeThrottle, VerifyThrottle
+from .base import AnonymousView, UserView
+
+
+class LoginView(AnonymousView):
+    """Check a username and password; a user with 2SV on gets a challenge, not a credential."""
+
+    serializer_class = s.LoginSerializer
+    throttle_classes = [LoginThrottle]
+
+    @operations.login
+    def post(self, request):
+        data = self.validated()
+        result = services.login(request, data["username"], data["password"])
+        if result["status"] == LoginStatus.VERIFICATION_REQUIRED:
+            return Response(s.ChallengeSerializer(result).data)
+        return Response(s.AuthenticatedSerializer(result).data)
+
+
+class VerifyLoginView(AnonymousView):
+    """Complete a login with a code (or a recovery code) and receive the credential."""
+
+    serializer_class = s.VerifyLoginSerializer
+    throttle_classes = [VerifyThrottle]
+
+    @operations.login_verify
+    def post(self, request):
+        data = self.validated()
+        result = services.verify_login(
+            request,
+            data["challenge"],
+            code=data.get("code"),
+            method_id=data.get("method"),
+            recovery_code=data.get("recovery_code"),
+        )
+        return Response(s.AuthenticatedSerializer(result).data)
+
+
+class SendCodeView(AnonymousView):
+    """Send a fresh code for a login challenge, for methods that deliver codes."""
+
+    serializer_class = s.SendCodeSerializer
+    throttle_classes = [SendCodeThrottle]
+
+    @operations.login_send_code
+    def post(self, request):
+        data = self.validated()
+        expires_in = services.send_login_code(request, data["challenge"], data["method"])
+        return Response(
+            {"detail": str(_("A code is on its way.")), "expires_in": expires_in},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class LogoutView(UserView):
+    """Revoke the credential used for this request."""
+
+    serializer_class = None
+
+    @operations.logout
+    def post(self, request):
+        services.logout(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
