@@ -16,6 +16,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from rest_framework.test import APIClient
 
 pytest.importorskip("webauthn")
 pytest.importorskip("cbor2")
@@ -32,13 +33,13 @@ from drf_twostep.models import (  # noqa: E402
 from tests.authenticator import SoftAuthenticator, unb64url  # noqa: E402
 from tests.helpers import (  # noqa: E402
     AUTH,
-    PASSWORD,
     assert_error,
     login,
     start_setup,
     token_client,
     verify,
 )
+from tests.test_issuers import JWT, ME, STACKS, needs_jwt, use  # noqa: E402
 
 RP_ID = "example.com"
 ORIGIN = "https://example.com"
@@ -100,7 +101,9 @@ def sign_in_alone(api, authenticator, **get):
 
 
 def events(user):
-    return list(SecurityEvent.objects.filter(user=user).order_by("pk").values_list("kind", flat=True))
+    return list(
+        SecurityEvent.objects.filter(user=user).order_by("pk").values_list("kind", flat=True)
+    )
 
 
 def works_past_two_step(token):
@@ -185,16 +188,16 @@ def test_a_registration_that_does_not_verify_is_invalid_passkey(api, user, creat
     assert TwoStepMethod.objects.get().status == "pending"
 
 
-def test_a_passkey_confirmed_with_a_code_is_invalid_passkey_and_a_code_method_with_a_credential_invalid_code(
-    api, user
-):
+def test_a_passkey_confirmed_with_a_code_and_a_code_method_with_a_credential_are_refused(api, user):
     client = token_client(login(api).json()["token"])
     passkey = start_setup(client, kind="passkey").json()
     response = client.post(f"{METHODS}{passkey['id']}/confirm/", {"code": "123456"}, format="json")
     assert_error(response, 400, "invalid_passkey")
     app = start_setup(client).json()
     credential = SoftAuthenticator().create(passkey["public_key"])
-    response = client.post(f"{METHODS}{app['id']}/confirm/", {"credential": credential}, format="json")
+    response = client.post(
+        f"{METHODS}{app['id']}/confirm/", {"credential": credential}, format="json"
+    )
     assert_error(response, 400, "invalid_code")
 
 
@@ -216,9 +219,7 @@ def test_login_offers_request_options_and_an_assertion_completes_it(api, user, w
     assert events(user)[-1] == "verification_succeeded"
 
 
-def test_a_passkey_is_offered_even_when_the_default_is_an_authenticator_app(
-    api, user_with_totp
-):
+def test_a_passkey_is_offered_even_when_the_default_is_an_authenticator_app(api, user_with_totp):
     confirmed, authenticator = add_passkey(user_with_totp.client())
     assert confirmed.status_code == 200, confirmed.content
     body = challenge_for(api)
@@ -340,7 +341,10 @@ def test_a_passkey_alone_needs_its_user_handle(api, with_passkey):
 def test_a_passwordless_assertion_works_once(api, with_passkey):
     authenticator, _ = with_passkey
     options = passwordless_options(api)
-    body = {"challenge": options["challenge"], "credential": authenticator.get(options["public_key"])}
+    body = {
+        "challenge": options["challenge"],
+        "credential": authenticator.get(options["public_key"]),
+    }
     assert api.post(PASSWORDLESS, body, format="json").status_code == 200
     assert_error(api.post(PASSWORDLESS, body, format="json"), 400, "invalid_passkey")
 
@@ -363,7 +367,10 @@ def test_passwordless_failures_lock_the_user_out(api, user, with_passkey):
 def test_passwordless_endpoints_are_throttled_like_login(api, db, settings):
     settings.DRF_TWOSTEP = {
         **settings.DRF_TWOSTEP,
-        "THROTTLE_RATES": {**django_settings.DRF_TWOSTEP.get("THROTTLE_RATES", {}), "twostep_login": "2/min"},
+        "THROTTLE_RATES": {
+            **django_settings.DRF_TWOSTEP.get("THROTTLE_RATES", {}),
+            "twostep_login": "2/min",
+        },
     }
     assert api.post(OPTIONS, format="json").status_code == 200
     assert api.post(OPTIONS, format="json").status_code == 200
@@ -500,8 +507,16 @@ def test_a_malformed_passwordless_body_is_a_400_with_a_code(api, db, body):
     assert response.json()["code"] in ("invalid", "invalid_passkey")
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=10))
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+        max_leaves=10,
+    )
+)
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_any_json_as_the_credential_is_never_a_server_error(api, db, value):
     cache.clear()
     response = api.post(PASSWORDLESS, {"challenge": "abc", "credential": value}, format="json")
@@ -515,3 +530,83 @@ def test_a_credential_as_a_json_string_is_accepted(api, with_passkey):
     credential = json.dumps(authenticator.get(options["public_key"]))
     body = {"challenge": options["challenge"], "credential": credential}
     assert api.post(PASSWORDLESS, body, format="json").status_code == 200
+
+
+# -- every issuer --------------------------------------------------------------------------
+
+
+@pytest.fixture(params=STACKS)
+def stack(request, settings, monkeypatch):
+    use(request.param, settings, monkeypatch)
+    return request.param
+
+
+def test_every_issuer_counts_a_passkey_as_the_second_step(user, stack):
+    api = APIClient()
+    client = stack.client(api, login(api).json())
+    confirmed, authenticator = add_passkey(client)
+    assert confirmed.status_code == 200, confirmed.content
+    assert stack.client(client, confirmed.json()).get(ME).status_code == 200
+
+    api = APIClient()
+    started = challenge_for(api)
+    assert "token" not in started
+    verified = verify(api, started["challenge"], credential=authenticator.get(started["passkey"]))
+    assert verified.status_code == 200, verified.content
+    assert stack.client(api, verified.json()).get(ME).status_code == 200
+
+    api = APIClient()
+    alone = sign_in_alone(api, authenticator)
+    assert alone.status_code == 200, alone.content
+    assert stack.client(api, alone.json()).get(ME).status_code == 200
+    if stack is JWT:
+        assert claims(verified.json()["token"])["amr"] == ["pwd", "swk"]
+        assert claims(alone.json()["token"])["amr"] == ["swk", "mfa"]
+        assert claims(alone.json()["refresh"])["amr"] == ["swk", "mfa"]
+
+
+@needs_jwt
+def test_a_device_bound_passkey_is_a_hardware_key_in_the_jwt(user, settings, monkeypatch):
+    use(JWT, settings, monkeypatch)
+    api = APIClient()
+    client = JWT.client(api, login(api).json())
+    device_bound = SoftAuthenticator(backup_eligible=False, backed_up=False)
+    confirmed, _ = add_passkey(client, device_bound)
+    assert confirmed.status_code == 200, confirmed.content
+    alone = sign_in_alone(APIClient(), device_bound)
+    assert claims(alone.json()["token"])["amr"] == ["hwk", "mfa"]
+    started = challenge_for(api)
+    verified = verify(api, started["challenge"], credential=device_bound.get(started["passkey"]))
+    assert claims(verified.json()["token"])["amr"] == ["pwd", "hwk"]
+
+
+def claims(token):
+    from rest_framework_simplejwt.tokens import UntypedToken
+
+    return UntypedToken(token).payload
+
+
+# -- what each costs -----------------------------------------------------------------------
+
+
+def test_the_queries_of_each_passkey_request(api, with_passkey, django_assert_num_queries):
+    authenticator, token = with_passkey
+    # The password, the profile, the challenge, the methods; the passkeys and their
+    # ceremony challenge.
+    with django_assert_num_queries(6):
+        started = login(api).json()
+    credential = authenticator.get(started["passkey"])
+    # Savepoint; the locked challenge, profile and method; the ceremony challenge found and
+    # deleted; the sign count, last use, completion; the token, profile, event, last_login;
+    # release; the status object (profile, methods, recovery codes, policies).
+    with django_assert_num_queries(18):
+        assert verify(api, started["challenge"], credential=credential).status_code == 200
+    # Savepoint, the ceremony challenge, release.
+    with django_assert_num_queries(3):
+        options = passwordless_options(api)
+    credential = authenticator.get(options["public_key"])
+    body = {"challenge": options["challenge"], "credential": credential}
+    # As the second step, less the login challenge (found, completed) and with the method's
+    # user loaded with it.
+    with django_assert_num_queries(16):
+        assert api.post(PASSWORDLESS, body, format="json").status_code == 200

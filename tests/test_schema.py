@@ -20,13 +20,15 @@ from drf_twostep.serializers import DRF_ERROR_CODES
 from tests.test_contract import endpoints, read_api_md, section
 
 PREFIX = "/api/auth/"
-CONTRACT_SECTIONS = ("Signing in", "Managing your own 2-Step Verification")
+CONTRACT_SECTIONS = ("Signing in", "Managing your own 2-Step Verification", "Passkeys")
 
 # Success statuses that API.md gives each endpoint.
 SUCCESS = {
     ("post", "login/"): "200",
     ("post", "login/verify/"): "200",
     ("post", "login/send-code/"): "202",
+    ("post", "login/passkey/options/"): "200",
+    ("post", "login/passkey/"): "200",
     ("post", "logout/"): "204",
     ("get", "two-step/"): "200",
     ("get", "two-step/methods/"): "200",
@@ -190,7 +192,8 @@ def test_schema_describes_the_pdf_as_application_pdf(schema):
 
 def test_schema_marks_sign_in_anonymous_and_self_service_authenticated(schema):
     ops = operations(schema)
-    for endpoint in [("post", "login/"), ("post", "login/verify/"), ("post", "login/send-code/")]:
+    anonymous = ["login/", "login/verify/", "login/send-code/", "login/passkey/options/"]
+    for endpoint in [("post", path) for path in [*anonymous, "login/passkey/"]]:
         assert ops[endpoint].get("security") == [{}], endpoint
     for endpoint, operation in ops.items():
         if endpoint[1].startswith("two-step/") or endpoint[1] == "logout/":

@@ -33,7 +33,7 @@ class AuthTokenIssuer(_StoredTokenIssuer):
 
         return Token
 
-    def issue(self, request, user, *, verified, profile=None):
+    def issue(self, request, user, *, verified, profile=None, amr=None):
         token, _ = self.get_model().objects.get_or_create(user=user)
         if verified and profile is not None:
             profile.verified_credential = keyed_digest(token.key)
@@ -65,7 +65,7 @@ class KnoxIssuer(_StoredTokenIssuer):
 
         return get_token_model()
 
-    def issue(self, request, user, *, verified, profile=None):
+    def issue(self, request, user, *, verified, profile=None, amr=None):
         from knox.crypto import hash_token
         from knox.settings import CONSTANTS, knox_settings
 

@@ -18,7 +18,6 @@ from .methods import (
     status,
     update_method,
 )
-from .passkeys import passwordless_login, passwordless_options
 from .organizations import (
     admin_organization,
     delete_policy,
@@ -29,6 +28,7 @@ from .organizations import (
     reset_two_step,
     update_policy,
 )
+from .passkeys import passwordless_login, passwordless_options
 from .recovery import recovery_codes_pdf, regenerate_recovery_codes
 
 __all__ = [

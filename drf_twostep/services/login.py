@@ -41,8 +41,8 @@ from ._common import (
     session_authenticated,
     state_changed,
 )
-from . import passkeys
 from .methods import status
+from .passkey_steps import challenge_options, failure_event, key_amr, second_step
 
 
 def login(request, username, password, *, issuer=None) -> dict:
@@ -93,7 +93,7 @@ def _start_challenge(user, request=None) -> dict:
         "expires_in": lifetime,
         "methods": methods,
         "default_method": default.pk if default else None,
-        **passkeys.challenge_options(login_challenge, methods),
+        **challenge_options(login_challenge, methods),
     }
 
 
@@ -179,7 +179,14 @@ def _register_failure(profile, challenge, now) -> bool:
 
 
 def verify_login(
-    request, challenge, code=None, method_id=None, recovery_code=None, *, credential=None, issuer=None
+    request,
+    challenge,
+    code=None,
+    method_id=None,
+    recovery_code=None,
+    *,
+    credential=None,
+    issuer=None,
 ) -> dict:
     """
     Complete a login with a code from a method, a passkey's assertion (``credential``), or a
@@ -205,8 +212,8 @@ def verify_login(
                 if replacement is None:
                     raise InvalidRecoveryCode()
             elif credential is not None:
-                method = passkeys.second_step(login_challenge, credential, method_id)
-                amr = {"amr": [AMR_PASSWORD, passkeys.key_amr(method)]}
+                method = second_step(login_challenge, credential, method_id)
+                amr = {"amr": [AMR_PASSWORD, key_amr(method)]}
             else:
                 method = _login_method(user, method_id)
                 get_method(method).verify(code, challenge=login_challenge)
@@ -241,7 +248,7 @@ def verify_login(
         kind = (
             EventKind.CODE_REPLAYED
             if isinstance(failure, CodeAlreadyUsed)
-            else passkeys.failure_event(failure)
+            else failure_event(failure)
         )
         record_event(user, kind, request, method)
         if locked:

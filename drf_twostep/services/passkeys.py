@@ -1,9 +1,7 @@
 """
-Passkeys in the flows: the request options of a second step, an assertion as the second step,
-and a sign-in with a passkey alone (``login/passkey/options/``, ``login/passkey/``).
-
-The ceremonies themselves are ``drf_twostep.methods.passkey``'s; here they meet the login
-challenge, the lockout, the issuers and the security log as codes do.
+A sign-in with a passkey alone (``login/passkey/options/``, ``login/passkey/``): a
+discoverable credential with user verification is the password and the second step at once.
+It meets the lockout, the issuers and the security log as a code at ``login/verify/`` does.
 """
 
 from __future__ import annotations
@@ -14,73 +12,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..adapter import get_adapter
-from ..constants import (
-    AMR_HARDWARE_KEY,
-    AMR_MULTIPLE_FACTORS,
-    AMR_SOFTWARE_KEY,
-    EventKind,
-    LoginStatus,
-)
-from ..exceptions import InvalidPasskey, MethodNotAllowed, PasskeyCloneSuspected, TooManyAttempts
+from ..constants import AMR_MULTIPLE_FACTORS, EventKind, LoginStatus
+from ..exceptions import InvalidPasskey, TooManyAttempts
 from ..issuers import get_issuer
-from ..methods import get_method_class
 from ..methods import passkey as ceremonies
-from ..models import TwoStepMethod
 from ._common import login_completed, profile_for_update, record_event, state_changed
+from .login import _register_failure
 from .methods import status
-
-KIND = ceremonies.KIND
-
-
-def available() -> bool:
-    """Whether the passkey kind is enabled (its extra installed, the relying party set)."""
-    return get_method_class(KIND) is not None
-
-
-def _require() -> None:
-    if not available():
-        raise MethodNotAllowed()
-
-
-def key_amr(method) -> str:
-    """RFC 8176's reference for the passkey of ``method``: a synced passkey (backup
-    eligible) is a software-secured key, one bound to its device a hardware-secured key."""
-    return AMR_SOFTWARE_KEY if method.passkey.backup_eligible else AMR_HARDWARE_KEY
-
-
-def failure_event(exc) -> EventKind:
-    """The event a failed passkey records."""
-    if isinstance(exc, PasskeyCloneSuspected):
-        return EventKind.PASSKEY_CLONE_SUSPECTED
-    return EventKind.VERIFICATION_FAILED
-
-
-# -- the second step ------------------------------------------------------------------------
-
-
-def challenge_options(login_challenge, methods) -> dict:
-    """``{"passkey": request options}`` for the ``verification_required`` answer when one of
-    the user's active ``methods`` is a passkey (whatever the default), else nothing."""
-    if not available() or not any(method.kind == KIND for method in methods):
-        return {}
-    options = ceremonies.login_options(login_challenge)
-    return {"passkey": options} if options else {}
-
-
-def second_step(login_challenge, credential, method_id=None) -> TwoStepMethod:
-    """The passkey method whose assertion ``credential`` completes ``login_challenge``
-    (locked by the caller); ``method_id``, when given, must be that method."""
-    _require()
-    method = None if method_id is None else TwoStepMethod(pk=method_id)
-    return ceremonies.verify_second_step(login_challenge, credential, method=method)
-
+from .passkey_steps import failure_event, key_amr, require
 
 # -- a passkey alone ------------------------------------------------------------------------
 
 
 def passwordless_options() -> dict:
     """``login/passkey/options/``: a ceremony challenge and its request options."""
-    _require()
+    require()
     with transaction.atomic():
         return ceremonies.passwordless_options()
 
@@ -102,7 +48,7 @@ def passwordless_login(request, challenge, credential, *, issuer=None) -> dict:
     a user who may not sign in get one answer (``InvalidPasskey``); a known credential's
     failure counts toward its user's lockout, as a wrong code does.
     """
-    _require()
+    require()
     if not isinstance(challenge, str):
         raise InvalidPasskey()
     now = timezone.now()
@@ -148,8 +94,6 @@ def passwordless_login(request, challenge, credential, *, issuer=None) -> dict:
             record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
             login_completed(request, user, issuer)
         else:
-            from .login import _register_failure  # login imports this module
-
             locked = _register_failure(profile, None, now)
     if failure is not None:
         record_event(user, failure_event(failure), request, method)

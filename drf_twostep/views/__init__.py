@@ -5,7 +5,14 @@ schema lives in ``schema.operations``.
 """
 
 from .base import ActionlessMetadata, AnonymousView, Pagination, TwoStepView, UserView
-from .login import LoginView, LogoutView, SendCodeView, VerifyLoginView
+from .login import (
+    LoginView,
+    LogoutView,
+    PasskeyLoginView,
+    PasskeyOptionsView,
+    SendCodeView,
+    VerifyLoginView,
+)
 from .methods import (
     EventListView,
     MethodConfirmView,
@@ -30,6 +37,8 @@ __all__ = [
     "MethodListView",
     "OrganizationView",
     "Pagination",
+    "PasskeyLoginView",
+    "PasskeyOptionsView",
     "PolicyView",
     "RecoveryCodesPdfView",
     "RecoveryCodesView",

@@ -207,6 +207,44 @@ def probe_login_send_code(world, actor):
     return [response]
 
 
+def _passkeys_on():
+    """The passkey kind enabled (the test settings leave the relying party unset)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    relying_party = {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": ["https://example.com"]}
+    return override_settings(DRF_TWOSTEP={**settings.DRF_TWOSTEP, **relying_party})
+
+
+def probe_login_passkey_options(world, actor):
+    with _passkeys_on():
+        response = world.api.post(url("login-passkey-options"), format="json")
+    _expect(actor, response, 200, anonymous=200)
+    return [response]
+
+
+def probe_login_passkey(world, actor):
+    """An assertion that names the victim's user handle, by a key that is not theirs."""
+    from drf_twostep.models import PasskeyUserHandle
+    from tests.authenticator import SoftAuthenticator, unb64url
+
+    handle = PasskeyUserHandle.objects.get_or_create(
+        user=world.victim, defaults={"handle": "A" * 86}
+    )
+    with _passkeys_on():
+        options = world.api.post(url("login-passkey-options"), format="json").json()
+        credential = SoftAuthenticator().get(
+            options["public_key"], user_handle=unb64url(handle[0].handle)
+        )
+        response = world.api.post(
+            url("login-passkey"),
+            {"challenge": options["challenge"], "credential": credential},
+            format="json",
+        )
+    _expect(actor, response, 400, "invalid_passkey", anonymous=400)
+    return [response]
+
+
 def probe_logout(world, actor):
     response = actor.client.post(url("logout"))
     _expect(actor, response, 204)
@@ -318,6 +356,8 @@ PROBES = {
     "login": ({"post"}, probe_login),
     "login-verify": ({"post"}, probe_login_verify),
     "login-send-code": ({"post"}, probe_login_send_code),
+    "login-passkey-options": ({"post"}, probe_login_passkey_options),
+    "login-passkey": ({"post"}, probe_login_passkey),
     "logout": ({"post"}, probe_logout),
     "status": ({"get"}, probe_status),
     "method-list": ({"get", "post"}, probe_method_list),
