@@ -46,6 +46,23 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-US", "timezone_id": "UTC"}
 
 
+# The environment the example project is served with (its database), for manage.py commands.
+SERVER_ENV: dict[str, str] = {}
+
+
+def manage(*args: str) -> str:
+    """Run ``manage.py`` of the served example project; its output."""
+    run = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE,
+        env=SERVER_ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return run.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -70,17 +87,22 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: floa
 def live_server(tmp_path_factory):
     """The example project's URL, served from a fresh database seeded by ``seed_demo``."""
     database = tmp_path_factory.mktemp("browser") / "example.sqlite3"
+    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{database}",
         "DJANGO_DEBUG": "1",  # runserver serves the app's static files
         "PYTHONUNBUFFERED": "1",
+        # The demo's passkeys: RP ID localhost, origin http://localhost:<port>.
+        "PORT": str(port),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    for name in ("WEBAUTHN_RP_ID", "WEBAUTHN_ORIGINS"):
+        env.pop(name, None)
+    SERVER_ENV.update(env)
     manage = [sys.executable, "manage.py"]
     for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run(manage + command, cwd=EXAMPLE, env=env, check=True, capture_output=True)
-    port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "browser-server.log"
     with log.open("w") as log_file:
