@@ -16,8 +16,9 @@ MANAGE := $(VPY) example_project/manage.py
 demo: $(VENV)/.installed-example
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
-	@echo "The web app: http://$(HOST):$(PORT)/  Swagger UI: http://$(HOST):$(PORT)/api/docs/"
-	$(MANAGE) runserver $(HOST):$(PORT)
+	@echo "The web app: http://localhost:$(PORT)/  Swagger UI: http://localhost:$(PORT)/api/docs/"
+	@echo "Passkeys work at http://localhost:$(PORT)/ (their RP ID is localhost), not at 127.0.0.1."
+	PORT=$(PORT) $(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: the test suite (SQLite in memory unless DATABASE_URL is set)
 test: $(VENV)/.installed-test

@@ -320,13 +320,15 @@ def check_passkeys(app_configs=None, **kwargs):
     user_settings = getattr(settings, SETTINGS_NAME, None) or {}
     if not isinstance(user_settings, dict):
         return []
-    listed = user_settings.get("METHOD_CLASSES", DEFAULTS["METHOD_CLASSES"])
+    # The default METHOD_CLASSES lists the kind whenever webauthn is installed: only a
+    # project that names it, or sets the relying party, has asked for passkeys.
+    listed = user_settings.get("METHOD_CLASSES", [])
     listed = listed if isinstance(listed, (list, tuple)) else []
     enabled = PASSKEY_METHOD in listed
     rp_id = user_settings.get("WEBAUTHN_RP_ID", DEFAULTS["WEBAUTHN_RP_ID"])
     origins = user_settings.get("WEBAUTHN_ORIGINS", DEFAULTS["WEBAUTHN_ORIGINS"])
     if not _webauthn.installed():
-        if (enabled and "METHOD_CLASSES" in user_settings) or rp_id or origins:
+        if enabled or rp_id or origins:
             return [
                 Error(
                     "Passkeys need the webauthn package, which is not installed: the passkey "

@@ -61,6 +61,7 @@ class MethodKind(str, Enum):
     AUTHENTICATOR_APP = "authenticator_app"
     SMS = "sms"
     EMAIL = "email"
+    PASSKEY = "passkey"
 
 
 class MethodStatus(str, Enum):
@@ -99,3 +100,10 @@ WEBAUTHN_CHALLENGE_BYTES = 32
 WEBAUTHN_USER_HANDLE_BYTES = 64
 WEBAUTHN_USER_HANDLE_LENGTH = 86
 WEBAUTHN_CREDENTIAL_ID_MAX_BYTES = 1023
+
+# RFC 8176 authentication method references of a passkey in a JWT's ``amr`` claim: a key
+# bound to its device's hardware, or a synced (software-secured) one; after a passkey alone
+# with user verification, also multiple factors (the key and the PIN or biometric).
+AMR_HARDWARE_KEY = "hwk"
+AMR_SOFTWARE_KEY = "swk"
+AMR_MULTIPLE_FACTORS = "mfa"

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from .constants import METHOD_NAME_MAX_LENGTH, ErrorCode, LoginStatus, MethodKind, MethodStatus
-from .exceptions import InvalidCode
+from .exceptions import InvalidCode, InvalidPasskey
 from .models import SecurityEvent, TrustedDevice, TwoStepMethod
 
 
@@ -76,6 +76,133 @@ class ErrorCodeField(serializers.ChoiceField):
         super().__init__(choices=ERROR_CODES, **kwargs)
 
 
+# -- WebAuthn JSON (passkeys) ----------------------------------------------------------------
+# The standard JSON forms of WebAuthn Level 3, described for the schema: base64url strings
+# without padding. Credentials reach the passkey method as they came, which refuses anything
+# malformed as ``invalid_passkey``.
+
+
+class _WebAuthnSchema(serializers.Serializer):
+    """Describes a WebAuthn JSON structure in the schema; never validates or renders."""
+
+
+class PublicKeyCredentialRpEntity(_WebAuthnSchema):
+    id = serializers.CharField(help_text=_("The relying party ID (WEBAUTHN_RP_ID)."))
+    name = serializers.CharField()
+
+
+class PublicKeyCredentialUserEntity(_WebAuthnSchema):
+    id = serializers.CharField(help_text=_("The user handle: opaque random bytes, base64url."))
+    name = serializers.CharField()
+    displayName = serializers.CharField()  # noqa: N815 - WebAuthn's name
+
+
+class PublicKeyCredentialParameters(_WebAuthnSchema):
+    type = serializers.CharField()
+    alg = serializers.IntegerField(help_text=_("COSE algorithm: -7 ES256, -8 EdDSA, -257 RS256."))
+
+
+class PublicKeyCredentialDescriptor(_WebAuthnSchema):
+    type = serializers.CharField()
+    id = serializers.CharField(help_text=_("A credential id, base64url."))
+    transports = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class AuthenticatorSelection(_WebAuthnSchema):
+    residentKey = serializers.CharField()  # noqa: N815
+    requireResidentKey = serializers.BooleanField()  # noqa: N815
+    userVerification = serializers.CharField()  # noqa: N815
+
+
+class PublicKeyCredentialCreationOptionsJSON(_WebAuthnSchema):
+    rp = PublicKeyCredentialRpEntity()
+    user = PublicKeyCredentialUserEntity()
+    challenge = serializers.CharField()
+    pubKeyCredParams = PublicKeyCredentialParameters(many=True)  # noqa: N815
+    timeout = serializers.IntegerField(help_text=_("Milliseconds."))
+    excludeCredentials = PublicKeyCredentialDescriptor(many=True)  # noqa: N815
+    authenticatorSelection = AuthenticatorSelection()  # noqa: N815
+    attestation = serializers.CharField()
+
+
+class PublicKeyCredentialRequestOptionsJSON(_WebAuthnSchema):
+    challenge = serializers.CharField()
+    timeout = serializers.IntegerField(help_text=_("Milliseconds."))
+    rpId = serializers.CharField()  # noqa: N815
+    allowCredentials = PublicKeyCredentialDescriptor(many=True)  # noqa: N815
+    userVerification = serializers.CharField()  # noqa: N815
+
+
+class AuthenticatorAttestationResponseJSON(_WebAuthnSchema):
+    clientDataJSON = serializers.CharField()  # noqa: N815
+    attestationObject = serializers.CharField()  # noqa: N815
+    transports = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class AuthenticatorAssertionResponseJSON(_WebAuthnSchema):
+    clientDataJSON = serializers.CharField()  # noqa: N815
+    authenticatorData = serializers.CharField()  # noqa: N815
+    signature = serializers.CharField()
+    userHandle = serializers.CharField(required=False, allow_null=True)  # noqa: N815
+
+
+class RegistrationResponseJSON(_WebAuthnSchema):
+    id = serializers.CharField()
+    rawId = serializers.CharField()  # noqa: N815
+    type = serializers.CharField(help_text=_("`public-key`."))
+    response = AuthenticatorAttestationResponseJSON()
+    authenticatorAttachment = serializers.CharField(required=False)  # noqa: N815
+    clientExtensionResults = serializers.DictField(required=False)  # noqa: N815
+
+
+class AuthenticationResponseJSON(_WebAuthnSchema):
+    id = serializers.CharField()
+    rawId = serializers.CharField()  # noqa: N815
+    type = serializers.CharField(help_text=_("`public-key`."))
+    response = AuthenticatorAssertionResponseJSON()
+    authenticatorAttachment = serializers.CharField(required=False)  # noqa: N815
+    clientExtensionResults = serializers.DictField(required=False)  # noqa: N815
+
+
+class _CredentialField(serializers.Field):
+    """A credential as ``PublicKeyCredential.toJSON()`` returns it (an object, or a JSON
+    string of one), passed on as it came; a missing or null one is ``invalid_passkey``."""
+
+    def run_validation(self, data=serializers.empty):
+        if data is None or (data is serializers.empty and self.required):
+            raise InvalidPasskey()
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(RegistrationResponseJSON)
+class RegistrationCredentialField(_CredentialField):
+    pass
+
+
+@extend_schema_field(AuthenticationResponseJSON)
+class AuthenticationCredentialField(_CredentialField):
+    pass
+
+
+@extend_schema_field(PublicKeyCredentialCreationOptionsJSON)
+class CreationOptionsField(serializers.DictField):
+    pass
+
+
+@extend_schema_field(PublicKeyCredentialRequestOptionsJSON)
+class RequestOptionsField(serializers.DictField):
+    pass
+
+
+# -- input -----------------------------------------------------------------------------------
+
+
 class LoginSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=254, trim_whitespace=False)
     password = serializers.CharField(
@@ -97,24 +224,35 @@ class SecondStepSerializer(serializers.Serializer):
     code = CodeField(required=False, help_text=_("The code from the method, e.g. 123456."))
     method = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     recovery_code = serializers.CharField(required=False, max_length=64)
-    remember_device = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text=_("Remember this device, where allowed: the answer carries a device token."),
-    )
 
     def validate(self, attrs):
-        if "code" not in attrs and "recovery_code" not in attrs:
+        if not {"code", "recovery_code", "credential"} & set(attrs):
             raise InvalidCode()
         return attrs
 
 
 class VerifyLoginSerializer(SecondStepSerializer):
     challenge = serializers.CharField(max_length=128)
+    remember_device = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("Remember this device, where allowed: the answer carries a device token."),
+    )
+    credential = AuthenticationCredentialField(
+        required=False,
+        help_text=_("A passkey's assertion (toJSON() of navigator.credentials.get()), no code."),
+    )
 
 
 class ReverifySerializer(SecondStepSerializer):
     """``two-step/reverify/``: a code of an authenticator app, or a recovery code."""
+
+
+class PasskeyLoginSerializer(serializers.Serializer):
+    challenge = serializers.CharField(max_length=128)
+    credential = AuthenticationCredentialField(
+        help_text=_("The passkey's assertion (toJSON() of navigator.credentials.get())."),
+    )
 
 
 class SendCodeSerializer(serializers.Serializer):
@@ -148,7 +286,16 @@ class MethodSetupSerializer(PasswordSerializer):
 
 
 class ConfirmSerializer(serializers.Serializer):
-    code = CodeField()
+    code = CodeField(required=False, help_text=_("The code from the method, e.g. 123456."))
+    credential = RegistrationCredentialField(
+        required=False,
+        help_text=_("For `passkey`: toJSON() of navigator.credentials.create(), no code."),
+    )
+
+    def validate(self, attrs):
+        if not {"code", "credential"} & set(attrs):
+            raise InvalidCode()
+        return attrs
 
 
 class MethodUpdateSerializer(serializers.Serializer):
@@ -189,6 +336,10 @@ class MethodSetupResponseSerializer(MethodSerializer):
     expires_in = serializers.IntegerField(
         required=False, help_text=_("SMS and email: seconds the code just sent stays valid.")
     )
+    public_key = CreationOptionsField(
+        required=False,
+        help_text=_("For `passkey`: the options of navigator.credentials.create()."),
+    )
 
     class Meta(MethodSerializer.Meta):
         fields = MethodSerializer.Meta.fields + [
@@ -196,6 +347,7 @@ class MethodSetupResponseSerializer(MethodSerializer):
             "otpauth_uri",
             "qr_code",
             "expires_in",
+            "public_key",
         ]
         read_only_fields = fields
 
@@ -305,6 +457,21 @@ class ChallengeSerializer(serializers.Serializer):
     expires_in = serializers.IntegerField()
     methods = MethodSerializer(many=True)
     default_method = serializers.IntegerField(allow_null=True)
+    passkey = RequestOptionsField(
+        required=False,
+        help_text=_(
+            "When the user has a passkey: the options of navigator.credentials.get() for "
+            "this challenge."
+        ),
+    )
+
+
+class PasskeyOptionsSerializer(serializers.Serializer):
+    challenge = serializers.CharField(help_text=_("Send it back with the credential."))
+    expires_in = serializers.IntegerField()
+    public_key = RequestOptionsField(
+        help_text=_("The options of navigator.credentials.get() (any passkey of this site).")
+    )
 
 
 class ConfirmResponseSerializer(CredentialFieldsMixin, serializers.Serializer):

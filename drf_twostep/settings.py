@@ -15,6 +15,8 @@ frozen at import time. Unknown keys are reported by the ``drf_twostep.E001`` sys
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
@@ -63,10 +65,13 @@ DEFAULTS = {
     "ADAPTER": "drf_twostep.adapter.DefaultTwoStepAdapter",
     # Import strings of the method kinds on offer. Each names a BaseMethod subclass. Remove
     # the SMS or email entry to stop offering that kind; organizations can also disallow kinds.
+    # Passkeys are listed when their extra is installed, and offered once WEBAUTHN_RP_ID and
+    # WEBAUTHN_ORIGINS are set.
     "METHOD_CLASSES": [
         "drf_twostep.methods.totp.AuthenticatorAppMethod",
         "drf_twostep.methods.sms.SmsMethod",
         "drf_twostep.methods.email.EmailMethod",
+        *(["drf_twostep.methods.passkey.PasskeyMethod"] if find_spec("webauthn") else []),
     ],
     # Digits of the codes sent by SMS and email (6 to 10).
     "DELIVERED_CODE_DIGITS": 6,

@@ -9,6 +9,12 @@ app_name = "drf_twostep"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/verify/", views.VerifyLoginView.as_view(), name="login-verify"),
+    path(
+        "login/passkey/options/",
+        views.PasskeyOptionsView.as_view(),
+        name="login-passkey-options",
+    ),
+    path("login/passkey/", views.PasskeyLoginView.as_view(), name="login-passkey"),
     path("login/send-code/", views.SendCodeView.as_view(), name="login-send-code"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("two-step/", views.StatusView.as_view(), name="status"),

@@ -238,6 +238,24 @@ def test_the_relying_party_alone_turns_the_checks_on():
 
 
 @needs_webauthn
+def test_the_default_method_classes_list_passkeys_without_asking_for_them():
+    # With webauthn installed the default METHOD_CLASSES names the kind; a project that sets
+    # no relying party has not asked for passkeys: no check, and the kind is not offered.
+    from drf_twostep.methods import enabled_kinds
+    from drf_twostep.settings import DEFAULTS
+
+    assert "drf_twostep.methods.passkey.PasskeyMethod" in DEFAULTS["METHOD_CLASSES"]
+    assert twostep_errors() == []
+    with override_settings(DRF_TWOSTEP={"ISSUER_NAME": ISSUER}):
+        assert "passkey" not in enabled_kinds()
+    origins = ["https://example.com"]
+    with override_settings(
+        DRF_TWOSTEP={"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": origins}
+    ):
+        assert "passkey" in enabled_kinds()
+
+
+@needs_webauthn
 @pytest.mark.parametrize(
     "rp_id",
     [

@@ -52,10 +52,10 @@ def error_table(text: str) -> dict[str, int]:
 
 PACKAGE_CODES = {code.value for code in ErrorCode}
 
-# Codes the package gives that API.md's table does not list yet, with their status: a code
-# or the mail server could not be reached when sending a code by SMS or email, and a passkey
-# that does not verify (README.md, "Error codes beyond the contract").
-BEYOND_CONTRACT = {ErrorCode.DELIVERY_FAILED.value: 503, ErrorCode.INVALID_PASSKEY.value: 400}
+# Codes the package gives that API.md's table does not list yet, with their status: the SMS
+# provider or the mail server could not be reached when sending a code by SMS or email
+# (README.md, "Error codes beyond the contract").
+BEYOND_CONTRACT = {ErrorCode.DELIVERY_FAILED.value: 503}
 
 
 def _subclasses(cls):

@@ -20,13 +20,15 @@ from drf_twostep.serializers import DRF_ERROR_CODES
 from tests.test_contract import endpoints, read_api_md, section
 
 PREFIX = "/api/auth/"
-CONTRACT_SECTIONS = ("Signing in", "Managing your own 2-Step Verification")
+CONTRACT_SECTIONS = ("Signing in", "Managing your own 2-Step Verification", "Passkeys")
 
 # Success statuses that API.md gives each endpoint.
 SUCCESS = {
     ("post", "login/"): "200",
     ("post", "login/verify/"): "200",
     ("post", "login/send-code/"): "202",
+    ("post", "login/passkey/options/"): "200",
+    ("post", "login/passkey/"): "200",
     ("post", "logout/"): "204",
     ("get", "two-step/"): "200",
     ("get", "two-step/methods/"): "200",
@@ -185,10 +187,11 @@ def resolve(schema, prop: dict) -> dict:
 
 def test_method_kind_and_status_are_enums(schema):
     method = schema["components"]["schemas"]["Method"]["properties"]
-    assert resolve(schema, method["kind"])["enum"] == ["authenticator_app", "sms", "email"]
+    kinds = ["authenticator_app", "sms", "email", "passkey"]
+    assert resolve(schema, method["kind"])["enum"] == kinds
     assert resolve(schema, method["status"])["enum"] == ["pending", "active"]
     setup = schema["components"]["schemas"]["MethodSetup"]["properties"]
-    assert resolve(schema, setup["kind"])["enum"] == ["authenticator_app", "sms", "email"]
+    assert resolve(schema, setup["kind"])["enum"] == kinds
 
 
 def test_schema_describes_the_pdf_as_application_pdf(schema):
@@ -200,7 +203,8 @@ def test_schema_describes_the_pdf_as_application_pdf(schema):
 
 def test_schema_marks_sign_in_anonymous_and_self_service_authenticated(schema):
     ops = operations(schema)
-    for endpoint in [("post", "login/"), ("post", "login/verify/"), ("post", "login/send-code/")]:
+    anonymous = ["login/", "login/verify/", "login/send-code/", "login/passkey/options/"]
+    for endpoint in [("post", path) for path in [*anonymous, "login/passkey/"]]:
         # No security requirement: a generated client calls them without a credential.
         assert "security" not in ops[endpoint], endpoint
     for endpoint, operation in ops.items():

@@ -5,6 +5,7 @@ effect of each setting on the HTTP behaviour it governs.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
@@ -17,6 +18,7 @@ from django.test import override_settings
 from drf_twostep import crypto
 from drf_twostep.adapter import DefaultTwoStepAdapter
 from drf_twostep.methods.email import EmailMethod
+from drf_twostep.methods.passkey import PasskeyMethod
 from drf_twostep.methods.sms import SmsMethod
 from drf_twostep.methods.totp import AuthenticatorAppMethod
 from drf_twostep.models import TwoStepMethod
@@ -65,7 +67,14 @@ def test_unset_settings_have_their_defaults():
 
 def test_import_strings_are_imported():
     assert twostep_settings.ADAPTER is DefaultTwoStepAdapter
-    assert twostep_settings.METHOD_CLASSES == [AuthenticatorAppMethod, SmsMethod, EmailMethod]
+    # Passkeys are listed by default when their extra (webauthn) is installed.
+    passkey = [PasskeyMethod] if find_spec("webauthn") else []
+    assert twostep_settings.METHOD_CLASSES == [
+        AuthenticatorAppMethod,
+        SmsMethod,
+        EmailMethod,
+        *passkey,
+    ]
     with twostep():
         assert twostep_settings.SMS_BACKEND is ConsoleSmsBackend
     with twostep(ADAPTER="tests.test_settings.ClinicAdapter"):

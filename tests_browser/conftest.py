@@ -46,6 +46,23 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-US", "timezone_id": "UTC"}
 
 
+# The environment the example project is served with (its database), for manage.py commands.
+SERVER_ENV: dict[str, str] = {}
+
+
+def manage(*args: str) -> str:
+    """Run ``manage.py`` of the served example project; its output."""
+    run = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE,
+        env=SERVER_ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return run.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,17 +73,23 @@ def _free_port() -> int:
 def example_env(tmp_path_factory):
     """The environment of the example project's commands: its fresh SQLite database."""
     database = tmp_path_factory.mktemp("browser") / "example.sqlite3"
+    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{database}",
         "DJANGO_DEBUG": "1",  # runserver serves the app's static files
         "PYTHONUNBUFFERED": "1",
+        # The demo's passkeys: RP ID localhost, origin http://localhost:<port>.
+        "PORT": str(port),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    for name in ("WEBAUTHN_RP_ID", "WEBAUTHN_ORIGINS"):
+        env.pop(name, None)
+    SERVER_ENV.update(env)
     return env
 
 
-def manage(env, *args: str) -> subprocess.CompletedProcess:
+def manage_on(env, *args: str) -> subprocess.CompletedProcess:
     """Run ``manage.py`` of the example project on the browser suite's database."""
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=EXAMPLE, env=env, check=True, capture_output=True
@@ -77,16 +100,16 @@ def manage(env, *args: str) -> subprocess.CompletedProcess:
 def example_manage(example_env):
     """``example_manage("shell", "-c", code)``: a command of the example project, on the
     database the live server serves."""
-    return lambda *args: manage(example_env, *args)
+    return lambda *args: manage_on(example_env, *args)
 
 
 @pytest.fixture(scope="session")
 def live_server(example_env):
     """The example project's URL, served from a fresh database seeded by ``seed_demo``."""
     env = example_env
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "seed_demo")
-    port = _free_port()
+    manage_on(env, "migrate", "--noinput", "-v0")
+    manage_on(env, "seed_demo")
+    port = int(env["PORT"])
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "browser-server.log"
     with runserver(EXAMPLE, env, port, log) as url:

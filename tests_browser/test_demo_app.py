@@ -38,7 +38,7 @@ def sign_in(page: Page, username: str) -> None:
     heading(page, "Sign in")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def sign_out(page: Page) -> None:
@@ -300,9 +300,9 @@ def test_a_rate_limited_sign_in_counts_down_retry_after(page: Page):
     page.goto("/")
     page.get_by_label("Username").fill("carol")
     page.get_by_label("Password").fill("demo-carol-2sv")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("You can try again in 2 seconds.")
-    button = page.get_by_role("button", name=re.compile("^Sign in"))
+    button = page.get_by_role("button", name=re.compile(r"^Sign in($| \()"))
     expect(button).to_be_disabled()
     expect(button).to_have_text(re.compile(r"^Sign in \(wait 0:0[12]\)$"))
     expect(button).to_be_enabled(timeout=5000)

@@ -12,7 +12,8 @@ class TwoStepJWTAuthentication(TwoStepEnforcementMixin, JWTAuthentication):
     """
     ``Authorization: Bearer <access token>``, as Simple JWT's ``JWTAuthentication``;
     ``request.auth`` is the validated token. A 2SV user's token must record the second step
-    (``"otp"`` in its ``amr`` claim), as the tokens of ``SimpleJWTIssuer`` do after it.
+    (``"otp"``, ``"hwk"`` or ``"swk"`` in its ``amr`` claim), as the tokens of
+    ``SimpleJWTIssuer`` do after it.
     """
 
     issuer_class = SimpleJWTIssuer

@@ -8,7 +8,7 @@ Simple JWT and knox packages are imported only when their issuer is used.
 """
 
 from ..settings import twostep_settings
-from .base import AMR_PASSWORD, AMR_SECOND_STEP, BaseIssuer
+from .base import AMR_PASSWORD, AMR_SECOND_STEP, AMR_SECOND_STEPS, BaseIssuer
 from .jwt import SimpleJWTIssuer
 from .session import SessionIssuer, mark_session_verified
 from .tokens import AuthTokenIssuer, KnoxIssuer
@@ -16,6 +16,7 @@ from .tokens import AuthTokenIssuer, KnoxIssuer
 __all__ = [
     "AMR_PASSWORD",
     "AMR_SECOND_STEP",
+    "AMR_SECOND_STEPS",
     "AuthTokenIssuer",
     "BaseIssuer",
     "KnoxIssuer",

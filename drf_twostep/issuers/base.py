@@ -6,10 +6,15 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from ..constants import AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY
+
 # RFC 8176 authentication method references recorded in the ``amr`` claim of a JWT: the
-# password, and a one-time code (authenticator app, SMS, email or recovery code).
+# password, and a one-time code (authenticator app, SMS, email or recovery code). A passkey
+# is a hardware- or software-secured key (constants.py); any of these second steps makes a
+# token verified.
 AMR_PASSWORD = "pwd"
 AMR_SECOND_STEP = "otp"
+AMR_SECOND_STEPS = frozenset({AMR_SECOND_STEP, AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY})
 
 
 class BaseIssuer:
@@ -26,13 +31,15 @@ class BaseIssuer:
     # django.contrib.auth.login() does); else the flows send it.
     sends_user_logged_in = False
 
-    def issue(self, request, user, *, verified, profile=None) -> dict:
+    def issue(self, request, user, *, verified, profile=None, amr=None) -> dict:
         """
         A new credential for ``user``, as the response fields it adds: ``token`` and, for
         some issuers, more (Simple JWT's ``refresh``, knox's ``expiry``). ``verified`` says
         whether the user passed the second step; ``profile`` (their locked
         ``TwoStepProfile``, or None) is where a marker of a verified credential may be kept,
-        and the caller saves it.
+        and the caller saves it. ``amr`` names the steps passed as RFC 8176 does, and is
+        given only when they were not the password and a code: after a passkey (``["pwd",
+        "hwk"]``, ``"swk"`` for a synced one) or a passkey alone (``["hwk", "mfa"]``).
         """
         raise NotImplementedError
 

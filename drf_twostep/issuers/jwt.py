@@ -8,7 +8,7 @@ from datetime import timezone as dt_timezone
 from django.apps import apps
 from django.utils import timezone
 
-from .base import AMR_PASSWORD, AMR_SECOND_STEP, BaseIssuer
+from .base import AMR_PASSWORD, AMR_SECOND_STEP, AMR_SECOND_STEPS, BaseIssuer
 
 _BLACKLIST_APP = "rest_framework_simplejwt.token_blacklist"
 
@@ -19,9 +19,11 @@ class SimpleJWTIssuer(BaseIssuer):
     ``refresh`` its refresh token, made as Simple JWT's own views make them (its ``SIMPLE_JWT``
     settings apply), with three claims added, which refreshed tokens keep:
 
-    - ``amr`` (RFC 8176): ``["pwd"]`` after the password alone, ``["pwd", "otp"]`` after the
-      second step. ``TwoStepJWTAuthentication`` refuses a 2SV user's token without ``"otp"``,
-      so tokens from Simple JWT's password-only views do not bypass 2SV.
+    - ``amr`` (RFC 8176): ``["pwd"]`` after the password alone, ``["pwd", "otp"]`` after a
+      code as the second step, ``["pwd", "hwk"]`` after a passkey (``"swk"`` for a synced
+      one), ``["hwk", "mfa"]`` after a passkey alone. ``TwoStepJWTAuthentication`` refuses a
+      2SV user's token without a second step (``"otp"``, ``"hwk"`` or ``"swk"``), so tokens
+      from Simple JWT's password-only views do not bypass 2SV.
     - ``auth_time`` (OpenID Connect): when the user passed the last step, in epoch seconds.
     - ``sid``: the sign-in the tokens belong to, the ``jti`` of its first refresh token.
 
@@ -33,12 +35,14 @@ class SimpleJWTIssuer(BaseIssuer):
 
     authentication_class = "drf_twostep.authentication.TwoStepJWTAuthentication"
 
-    def issue(self, request, user, *, verified, profile=None):
+    def issue(self, request, user, *, verified, profile=None, amr=None):
         from rest_framework_simplejwt.settings import api_settings
         from rest_framework_simplejwt.tokens import RefreshToken
 
         refresh = RefreshToken.for_user(user)
-        refresh["amr"] = [AMR_PASSWORD, AMR_SECOND_STEP] if verified else [AMR_PASSWORD]
+        if amr is None:
+            amr = [AMR_PASSWORD, AMR_SECOND_STEP] if verified else [AMR_PASSWORD]
+        refresh["amr"] = list(amr)
         refresh["auth_time"] = int(timezone.now().timestamp())
         refresh["sid"] = refresh[api_settings.JTI_CLAIM]
         if self.blacklist_installed():
@@ -57,7 +61,9 @@ class SimpleJWTIssuer(BaseIssuer):
     def is_verified(self, request, auth, state):
         """Whether the validated token records the second step in its ``amr`` claim."""
         amr = auth.get("amr")
-        return isinstance(amr, list) and AMR_SECOND_STEP in amr
+        return isinstance(amr, list) and any(
+            isinstance(ref, str) and ref in AMR_SECOND_STEPS for ref in amr
+        )
 
     def verified_at(self, request, auth, state):
         """The ``auth_time`` claim of a token that records the second step."""

@@ -31,7 +31,7 @@ class SessionIssuer(BaseIssuer):
     authentication_class = "drf_twostep.authentication.TwoStepSessionAuthentication"
     sends_user_logged_in = True
 
-    def issue(self, request, user, *, verified, profile=None):
+    def issue(self, request, user, *, verified, profile=None, amr=None):
         from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
         from django.contrib.auth import login as django_login
         from rest_framework.authentication import SessionAuthentication

@@ -53,7 +53,7 @@ class AuthTokenIssuer(_StoredTokenIssuer):
         if user is not None and relation.is_cached(user):
             relation.delete_cached_value(user)
 
-    def issue(self, request, user, *, verified, profile=None):
+    def issue(self, request, user, *, verified, profile=None, amr=None):
         relation = self._relation()
         if relation.is_cached(user):
             # Loaded with the user (user_relations): the token, or None. A token made meanwhile
@@ -91,7 +91,7 @@ class KnoxIssuer(_StoredTokenIssuer):
 
         return get_token_model()
 
-    def issue(self, request, user, *, verified, profile=None):
+    def issue(self, request, user, *, verified, profile=None, amr=None):
         from knox.crypto import hash_token
         from knox.settings import CONSTANTS, knox_settings
 

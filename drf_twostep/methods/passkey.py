@@ -141,7 +141,10 @@ def login_options(login_challenge) -> dict | None:
     allow = _credentials_of(login_challenge.user)
     if not allow:
         return None
-    challenge = _new_challenge(login_challenge.expires_at, login_challenge=login_challenge)
+    # A login challenge gets its options once, as it is made: there is none to replace.
+    challenge = _new_challenge(
+        login_challenge.expires_at, replace=False, login_challenge=login_challenge
+    )
     return _webauthn.request_options(
         challenge=challenge,
         timeout=_seconds_until(login_challenge.expires_at),
@@ -220,9 +223,10 @@ def _credentials_of(user) -> list[tuple[str, list]]:
     )
 
 
-def _new_challenge(expires_at, **binding) -> bytes:
-    """A fresh ceremony challenge bound to ``binding`` (none: a passkey alone)."""
-    if binding:
+def _new_challenge(expires_at, replace=True, **binding) -> bytes:
+    """A fresh ceremony challenge bound to ``binding`` (none: a passkey alone), in place of
+    the binding's earlier one when ``replace``."""
+    if binding and replace:
         PasskeyChallenge.objects.filter(**binding).delete()
     challenge = secrets.token_bytes(WEBAUTHN_CHALLENGE_BYTES)
     PasskeyChallenge.objects.create(
@@ -255,8 +259,10 @@ def _credential_method(parsed, user=None) -> TwoStepMethod:
     if user is not None:
         methods = methods.filter(user=user)
     handle = PasskeyUserHandle.objects.filter(user=OuterRef("user")).values("handle")[:1]
+    # A passkey alone names its user: loaded with it (and locked with the method's row).
+    related = ("passkey",) if user is not None else ("passkey", "user")
     found = (
-        methods.select_related("passkey")
+        methods.select_related(*related)
         .annotate(passkey_user_handle=Subquery(handle))
         .select_for_update()
         .first()

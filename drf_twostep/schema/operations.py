@@ -89,8 +89,34 @@ login_verify = extend_schema(
             ErrorCode.INVALID_CHALLENGE,
             ErrorCode.CHALLENGE_EXPIRED,
             ErrorCode.INVALID,
+            ErrorCode.INVALID_PASSKEY,
+            ErrorCode.METHOD_NOT_ALLOWED,
         ),
         404: error(ErrorCode.NOT_FOUND),
+        429: error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
+    },
+)
+
+login_passkey_options = extend_schema(
+    tags=[TAG],
+    auth=[],
+    operation_id="two_step_login_passkey_options",
+    request=None,
+    responses={
+        200: s.PasskeyOptionsSerializer,
+        400: error(ErrorCode.METHOD_NOT_ALLOWED),
+        429: THROTTLED,
+    },
+)
+
+login_passkey = extend_schema(
+    tags=[TAG],
+    auth=[],
+    operation_id="two_step_login_passkey",
+    request=s.PasskeyLoginSerializer,
+    responses={
+        200: s.AuthenticatedSerializer,
+        400: error(ErrorCode.INVALID_PASSKEY, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.INVALID),
         429: error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
     },
 )
@@ -222,7 +248,13 @@ methods_confirm = extend_schema(
     responses=authenticated(
         {
             200: s.ConfirmResponseSerializer,
-            400: error(ErrorCode.INVALID_CODE, ErrorCode.CODE_ALREADY_USED, ErrorCode.INVALID),
+            400: error(
+                ErrorCode.INVALID_CODE,
+                ErrorCode.CODE_ALREADY_USED,
+                ErrorCode.INVALID_PASSKEY,
+                ErrorCode.METHOD_NOT_ALLOWED,
+                ErrorCode.INVALID,
+            ),
             404: error(ErrorCode.NOT_FOUND),
             409: error(ErrorCode.METHOD_NOT_PENDING),
             429: THROTTLED,

@@ -28,6 +28,7 @@ from .organizations import (
     reset_two_step,
     update_policy,
 )
+from .passkeys import passwordless_login, passwordless_options
 from .recovery import recovery_codes_pdf, regenerate_recovery_codes
 from .reverify import reverify
 
@@ -42,6 +43,8 @@ __all__ = [
     "login",
     "logout",
     "organization_members",
+    "passwordless_login",
+    "passwordless_options",
     "policy_body",
     "record_event",
     "recovery_codes_pdf",

@@ -21,11 +21,12 @@ from ..exceptions import (
     DeliveryFailed,
     InvalidCode,
     InvalidCredentials,
+    InvalidPasskey,
     InvalidRecoveryCode,
     MethodDoesNotSend,
     NotFound,
 )
-from ..issuers import get_issuer
+from ..issuers import AMR_PASSWORD, get_issuer
 from ..methods import get_method, get_method_class, recovery
 from ..models import LoginChallenge, TwoStepMethod, TwoStepProfile
 from ..settings import twostep_settings
@@ -40,6 +41,7 @@ from ._common import (
 )
 from .devices import recognise, remember, sign_in_on_device
 from .methods import _LOAD, status
+from .passkey_steps import challenge_options, failure_event, key_amr, second_step
 
 
 def login(request, username, password, *, device_token=None, issuer=None) -> dict:
@@ -102,6 +104,7 @@ def _start_challenge(user, request=None) -> dict:
         "expires_in": lifetime,
         "methods": methods,
         "default_method": default.pk if default else None,
+        **challenge_options(login_challenge, methods),
     }
 
 
@@ -139,11 +142,13 @@ def verify_login(
     method_id=None,
     recovery_code=None,
     *,
+    credential=None,
     remember_device=False,
     issuer=None,
 ) -> dict:
     """
-    Complete a login with a code from a method, or with a recovery code.
+    Complete a login with a code from a method, a passkey's assertion (``credential``), or a
+    recovery code.
 
     Wrong codes count on the challenge and on the user (in the database, so a new login does
     not reset them) and lock the user out with backoff. Returns the authenticated response;
@@ -151,7 +156,7 @@ def verify_login(
     ``remember_device`` the device token (``devices.remember``).
     """
     issuer = issuer or get_issuer()
-    args = (request, challenge, code, method_id, recovery_code, issuer, remember_device)
+    args = (request, challenge, code, method_id, recovery_code, credential, issuer, remember_device)
     try:
         done = _verify(*args)
     except IntegrityError:
@@ -176,11 +181,12 @@ def _authenticated(request, user, credential, *, profile=_LOAD, methods=None, **
 
 
 def _verify(
-    request, challenge, code, method_id, recovery_code, issuer, remember_device
+    request, challenge, code, method_id, recovery_code, credential, issuer, remember_device
 ) -> SimpleNamespace:
     """verify_login's transaction: check the code, then count the failure or complete."""
     now = timezone.now()
     done = SimpleNamespace(method=None, replacement=None, failure=None)
+    amr = {}
     with transaction.atomic():
         login_challenge = open_challenge(challenge, now, related=issuer.user_relations())
         user = done.user = login_challenge.user
@@ -193,16 +199,18 @@ def _verify(
                 done.replacement = recovery.consume(user, recovery_code)
                 if done.replacement is None:
                     raise InvalidRecoveryCode()
+            elif credential is not None:
+                done.method = second_step(login_challenge, credential, method_id)
+                amr = {"amr": [AMR_PASSWORD, key_amr(done.method)]}
             else:
                 done.method = _login_method(done.methods, method_id)
                 get_method(done.method).verify(code, challenge=login_challenge)
-        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode, InvalidPasskey) as exc:
             # The counters and their events are committed together (raised after the block).
             done.failure = exc
+            done.method = done.method or getattr(exc, "method", None)
             kinds = [
-                EventKind.CODE_REPLAYED
-                if isinstance(exc, CodeAlreadyUsed)
-                else EventKind.VERIFICATION_FAILED
+                EventKind.CODE_REPLAYED if isinstance(exc, CodeAlreadyUsed) else failure_event(exc)
             ]
             if register_failure(profile, login_challenge, now):
                 kinds.append(EventKind.LOCKED_OUT)
@@ -213,7 +221,7 @@ def _verify(
         profile.locked_until = None
         profile.last_verified_at = now
         user.backend = login_challenge.backend
-        done.credential = issuer.issue(request, user, verified=True, profile=profile)
+        done.credential = issuer.issue(request, user, verified=True, profile=profile, **amr)
         fields = ["failed_attempts", "locked_until", "last_verified_at", "verified_credential"]
         profile.save(update_fields=fields)
         state_changed(user)

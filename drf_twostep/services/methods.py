@@ -12,12 +12,14 @@ from ..enforcement import get_requirement, refresh, required_as_staff, unmet_fro
 from ..exceptions import (
     CodeAlreadyUsed,
     InvalidCode,
+    InvalidPasskey,
     MethodNotAllowed,
     MethodNotPending,
     MethodRequiredByOrganization,
 )
 from ..issuers import get_issuer, mark_session_verified
 from ..methods import get_method, get_method_class, recovery
+from ..methods.passkey import PasskeyMethod
 from ..models import RecoveryCode, TwoStepMethod, TwoStepProfile
 from ..settings import twostep_settings
 from ._common import (
@@ -84,16 +86,18 @@ def begin_setup(request, user, kind, password, name="", **data):
         extra = cls.begin_setup(method, data)
         method.name = method.name or str(cls.verbose_name)
         method.save()
+        extra = {**extra, **get_method(method).after_setup()}
         if cls.sends_code:
             # Inside the transaction: if the code cannot be sent, no pending method remains.
             extra = {**extra, "expires_in": deliver(request, get_method(method))}
     return method, extra
 
 
-def confirm_method(request, user, method_id, code) -> dict:
+def confirm_method(request, user, method_id, code=None, *, credential=None) -> dict:
     """
-    Step two: a valid code makes the method active. The first active method turns 2SV on:
-    recovery codes are issued, the user's other credentials revoked and a fresh one issued.
+    Step two: a valid code (for a passkey: its registration ``credential``) makes the method
+    active. The first active method turns 2SV on: recovery codes are issued, the user's other
+    credentials revoked and a fresh one issued.
     """
     with transaction.atomic():
         method = user_method(user, method_id, lock=True)
@@ -103,8 +107,11 @@ def confirm_method(request, user, method_id, code) -> dict:
         if handler is None:
             raise MethodNotAllowed()
         try:
-            handler.verify(code)
-        except (InvalidCode, CodeAlreadyUsed) as exc:
+            if method.kind == PasskeyMethod.kind:
+                handler.verify(_required(credential, InvalidPasskey))
+            else:
+                handler.verify(_required(code, InvalidCode))
+        except (InvalidCode, CodeAlreadyUsed, InvalidPasskey) as exc:
             failure = exc
         else:
             failure = None
@@ -113,6 +120,13 @@ def confirm_method(request, user, method_id, code) -> dict:
         # Raised after the block commits, so a wrong code's count on a sent code is kept.
         raise failure
     return result
+
+
+def _required(value, error):
+    """``value``, which the method's kind asks for; ``error`` when it is missing."""
+    if value is None:
+        raise error()
+    return value
 
 
 def _activate(request, user, method) -> dict:

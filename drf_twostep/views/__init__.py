@@ -6,7 +6,15 @@ schema lives in ``schema.operations``.
 
 from .base import ActionlessMetadata, AnonymousView, Pagination, TwoStepView, UserView
 from .devices import DeviceDetailView, DeviceListView
-from .login import LoginView, LogoutView, ReverifyView, SendCodeView, VerifyLoginView
+from .login import (
+    LoginView,
+    LogoutView,
+    PasskeyLoginView,
+    PasskeyOptionsView,
+    ReverifyView,
+    SendCodeView,
+    VerifyLoginView,
+)
 from .methods import (
     EventListView,
     MethodConfirmView,
@@ -33,6 +41,8 @@ __all__ = [
     "MethodListView",
     "OrganizationView",
     "Pagination",
+    "PasskeyLoginView",
+    "PasskeyOptionsView",
     "PolicyView",
     "RecoveryCodesPdfView",
     "RecoveryCodesView",

@@ -34,7 +34,7 @@ class LoginView(AnonymousView):
 
 
 class VerifyLoginView(AnonymousView):
-    """Complete a login with a code (or a recovery code) and receive the credential."""
+    """Complete a login with a code, a passkey or a recovery code and receive the credential."""
 
     serializer_class = s.VerifyLoginSerializer
     throttle_classes = [VerifyThrottle]
@@ -49,7 +49,33 @@ class VerifyLoginView(AnonymousView):
             method_id=data.get("method"),
             recovery_code=data.get("recovery_code"),
             remember_device=data["remember_device"],
+            credential=data.get("credential"),
         )
+        return Response(s.AuthenticatedSerializer(result).data)
+
+
+class PasskeyOptionsView(AnonymousView):
+    """Start a sign-in with a passkey alone: a challenge and the options of
+    ``navigator.credentials.get()`` for any passkey of this site."""
+
+    serializer_class = None
+    throttle_classes = [LoginThrottle]
+
+    @operations.login_passkey_options
+    def post(self, request):
+        return Response(s.PasskeyOptionsSerializer(services.passwordless_options()).data)
+
+
+class PasskeyLoginView(AnonymousView):
+    """Sign in with a passkey alone (user verification required): the second step passed."""
+
+    serializer_class = s.PasskeyLoginSerializer
+    throttle_classes = [LoginThrottle]
+
+    @operations.login_passkey
+    def post(self, request):
+        data = self.validated()
+        result = services.passwordless_login(request, data["challenge"], data["credential"])
         return Response(s.AuthenticatedSerializer(result).data)
 
 

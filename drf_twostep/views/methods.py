@@ -80,7 +80,7 @@ class MethodDetailView(UserView):
 
 @operations.method_id
 class MethodConfirmView(UserView):
-    """Step two of setup: a valid code makes the method active."""
+    """Step two of setup: a valid code (a passkey's registration) makes the method active."""
 
     serializer_class = s.ConfirmSerializer
     throttle_classes = [SetupThrottle]
@@ -88,7 +88,9 @@ class MethodConfirmView(UserView):
     @operations.methods_confirm
     def post(self, request, pk):
         data = self.validated()
-        result = services.confirm_method(request, request.user, pk, data["code"])
+        result = services.confirm_method(
+            request, request.user, pk, data.get("code"), credential=data.get("credential")
+        )
         return Response(s.ConfirmResponseSerializer(result).data)
 
 

@@ -15,6 +15,8 @@ import dj_database_url
 import drf_twostep
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The port the demo serves on (make demo PORT=...), for the passkeys' default origin.
+PORT = os.environ.get("PORT", "8000")
 
 SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "django-insecure-drf-twostep-demo-only-do-not-deploy"
@@ -137,6 +139,15 @@ DRF_TWOSTEP = {
     "ENFORCEMENT_CACHE": "default" if REDIS_URL else None,
     # "Remember this device" on the sign-in page: for 30 days after a second step.
     "REMEMBER_DEVICE_DAYS": 30,
+    # Passkeys (the passkeys extra, which make demo installs): the RP ID and the origins they
+    # may be used from (comma-separated). An RP ID of localhost serves http://localhost only,
+    # not http://127.0.0.1: open the demo at localhost to use passkeys.
+    "WEBAUTHN_RP_ID": os.environ.get("WEBAUTHN_RP_ID", "localhost"),
+    "WEBAUTHN_ORIGINS": [
+        origin.strip()
+        for origin in os.environ.get("WEBAUTHN_ORIGINS", f"http://localhost:{PORT}").split(",")
+        if origin.strip()
+    ],
 }
 
 SPECTACULAR_SETTINGS = {

@@ -8,6 +8,7 @@ keyed by URL name, so an endpoint added without one fails
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -220,6 +221,57 @@ def probe_login_send_code(world, actor):
     return [response]
 
 
+def _passkeys_on():
+    """The passkey kind enabled (the test settings leave the relying party unset)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    relying_party = {"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": ["https://example.com"]}
+    return override_settings(DRF_TWOSTEP={**settings.DRF_TWOSTEP, **relying_party})
+
+
+# Without the passkeys extra the kind is unavailable: both endpoints say so to everyone.
+HAS_WEBAUTHN = importlib.util.find_spec("webauthn") is not None
+
+
+def probe_login_passkey_options(world, actor):
+    with _passkeys_on():
+        response = world.api.post(url("login-passkey-options"), format="json")
+    if HAS_WEBAUTHN:
+        _expect(actor, response, 200, anonymous=200)
+    else:
+        _expect(actor, response, 400, "method_not_allowed", anonymous=400)
+    return [response]
+
+
+def probe_login_passkey(world, actor):
+    """An assertion that names the victim's user handle, by a key that is not theirs."""
+    if not HAS_WEBAUTHN:
+        with _passkeys_on():
+            body = {"challenge": "x", "credential": {"type": "public-key"}}
+            response = world.api.post(url("login-passkey"), body, format="json")
+        _expect(actor, response, 400, "method_not_allowed", anonymous=400)
+        return [response]
+    from drf_twostep.models import PasskeyUserHandle
+    from tests.authenticator import SoftAuthenticator, unb64url
+
+    handle = PasskeyUserHandle.objects.get_or_create(
+        user=world.victim, defaults={"handle": "A" * 86}
+    )
+    with _passkeys_on():
+        options = world.api.post(url("login-passkey-options"), format="json").json()
+        credential = SoftAuthenticator().get(
+            options["public_key"], user_handle=unb64url(handle[0].handle)
+        )
+        response = world.api.post(
+            url("login-passkey"),
+            {"challenge": options["challenge"], "credential": credential},
+            format="json",
+        )
+    _expect(actor, response, 400, "invalid_passkey", anonymous=400)
+    return [response]
+
+
 def probe_logout(world, actor):
     response = actor.client.post(url("logout"))
     _expect(actor, response, 204)
@@ -361,6 +413,8 @@ PROBES = {
     "login": ({"post"}, probe_login),
     "login-verify": ({"post"}, probe_login_verify),
     "login-send-code": ({"post"}, probe_login_send_code),
+    "login-passkey-options": ({"post"}, probe_login_passkey_options),
+    "login-passkey": ({"post"}, probe_login_passkey),
     "logout": ({"post"}, probe_logout),
     "status": ({"get"}, probe_status),
     "reverify": ({"post"}, probe_reverify),

@@ -13,6 +13,7 @@ const KIND_LABELS = {
   authenticator_app: "Authenticator app",
   sms: "Text message (SMS)",
   email: "Email",
+  passkey: "Passkey",
 };
 
 // What the user reads for each error `code` of the contract (and a few of DRF's own).
@@ -25,6 +26,9 @@ const MESSAGES = {
     "That code has already been used. Wait for your app to show the next one (a new code every 30 seconds).",
   invalid_recovery_code:
     "That recovery code isn't valid, or it was already used. Check it for typos: each recovery code works once.",
+  invalid_passkey: "That passkey didn't work. Try again, or use another method.",
+  passkey_cancelled: "The passkey prompt was closed or timed out. Try again, or use another method.",
+  passkey_unsupported: "This browser can't use passkeys. Use another method, or another browser.",
   invalid_challenge: "This sign-in is no longer valid. Please sign in again.",
   challenge_expired: "This sign-in took too long and has expired. Please sign in again.",
   method_not_allowed: "Your clinic doesn't allow this kind of method. Please choose another one.",
@@ -167,6 +171,76 @@ function signedOut(message) {
   state.setupForced = false;
   state.flash = message || null;
   go("#/signin");
+}
+
+// -- passkeys (WebAuthn) -------------------------------------------------------------------
+// The API speaks WebAuthn's JSON forms; browsers without parseCreationOptionsFromJSON /
+// parseRequestOptionsFromJSON / toJSON get the small conversions below.
+
+const b64url = {
+  decode(text) {
+    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
+  },
+  encode(buffer) {
+    let binary = "";
+    for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  },
+};
+
+const passkeysSupported = () => typeof window.PublicKeyCredential === "function";
+
+const descriptors = (list) => (list || []).map((c) => ({ ...c, id: b64url.decode(c.id) }));
+
+function creationOptions(json) {
+  if (PublicKeyCredential.parseCreationOptionsFromJSON) return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+  return { ...json, challenge: b64url.decode(json.challenge), user: { ...json.user, id: b64url.decode(json.user.id) },
+    excludeCredentials: descriptors(json.excludeCredentials) };
+}
+
+function requestOptions(json) {
+  if (PublicKeyCredential.parseRequestOptionsFromJSON) return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+  return { ...json, challenge: b64url.decode(json.challenge), allowCredentials: descriptors(json.allowCredentials) };
+}
+
+function credentialJSON(credential) {
+  if (typeof credential.toJSON === "function") return credential.toJSON();
+  const r = credential.response;
+  const response = { clientDataJSON: b64url.encode(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = b64url.encode(r.attestationObject);
+    response.transports = r.getTransports ? r.getTransports() : [];
+  } else {
+    response.authenticatorData = b64url.encode(r.authenticatorData);
+    response.signature = b64url.encode(r.signature);
+    if (r.userHandle) response.userHandle = b64url.encode(r.userHandle);
+  }
+  return { id: credential.id, rawId: b64url.encode(credential.rawId), type: credential.type,
+    clientExtensionResults: credential.getClientExtensionResults(), response };
+}
+
+/** The browser's passkey prompt for `options` (`create` or `get`); its errors as ApiErrors. */
+async function passkeyCeremony(kind, options) {
+  if (!passkeysSupported()) throw new ApiError(0, { code: "passkey_unsupported" });
+  const rpId = kind === "create" ? options.rp.id : options.rpId;
+  const host = location.hostname;
+  if (rpId && host !== rpId && !host.endsWith(`.${rpId}`)) {
+    const there = `${location.protocol}//${rpId}${location.port ? `:${location.port}` : ""}${location.pathname}`;
+    throw new ApiError(0, { code: "passkey_host", detail: `Passkeys of this site work at ${there}: open it there to use one.` });
+  }
+  try {
+    const credential = kind === "create"
+      ? await navigator.credentials.create({ publicKey: creationOptions(options) })
+      : await navigator.credentials.get({ publicKey: requestOptions(options) });
+    return credentialJSON(credential);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    const code = error && error.name === "InvalidStateError" ? "invalid_passkey" : "passkey_cancelled";
+    const detail = error && error.name === "InvalidStateError" ? "This passkey is already registered." : String(error);
+    throw new ApiError(0, { code, detail });
+  }
 }
 
 // -- DOM helpers -------------------------------------------------------------------------
@@ -463,7 +537,15 @@ function signInScreen() {
   const username = field("Username", { name: "username", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" });
   const password = field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const button = h("button", { type: "submit" }, "Sign in");
-  const form = h("form", { class: "card", novalidate: true }, box, username, password, button);
+  const passkey = h("button", { type: "button", class: "secondary", id: "passkey-sign-in" }, "Sign in with a passkey");
+  passkey.addEventListener("click", () => submitting(passkey, box, async () => {
+    session.token = null;
+    const options = await api("POST", `${AUTH}login/passkey/options/`);
+    const credential = await passkeyCeremony("get", options.public_key);
+    await afterLogin(await api("POST", `${AUTH}login/passkey/`, { challenge: options.challenge, credential }));
+  }));
+  const form = h("form", { class: "card", novalidate: true }, box, username, password, button,
+    passkeysSupported() ? h("div", { class: "actions" }, passkey) : null);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     submitting(button, box, async () => {
@@ -527,14 +609,17 @@ function verifyScreen() {
     })) : null;
 
   function update() {
-    const sends = method && method.kind !== "authenticator_app";
-    code.hidden = useRecovery;
+    const sends = method && !["authenticator_app", "passkey"].includes(method.kind);
+    const passkey = !useRecovery && method && method.kind === "passkey";
+    button.textContent = passkey ? "Use your passkey" : "Verify";
+    code.hidden = useRecovery || passkey;
     recovery.hidden = !useRecovery;
     send.hidden = useRecovery || !sends;
     if (chooser) chooser.hidden = useRecovery;
     toggle.textContent = useRecovery ? "Use a code instead" : "Use a recovery code";
     if (useRecovery) intro.textContent = "Enter one of your recovery codes. Each one works once.";
     else if (!method) intro.textContent = "Enter your code.";
+    else if (method.kind === "passkey") intro.textContent = `Use your passkey (${method.name}): your browser or security key asks you to confirm.`;
     else if (method.kind === "authenticator_app") intro.textContent = `Enter the 6-digit code that your authenticator app (${method.name}) shows now.`;
     else if (method.kind === "sms") intro.textContent = `Enter the code sent by text message (${method.name}). No code? Choose "Send me a code".`;
     else intro.textContent = `Enter the code sent by email (${method.name}). No code? Choose "Send me a code".`;
@@ -561,6 +646,7 @@ function verifyScreen() {
     submitting(button, box, async () => {
       const body = { challenge: login.challenge };
       if (useRecovery) body.recovery_code = recovery.input.value;
+      else if (method && method.kind === "passkey") body.credential = await passkeyCeremony("get", login.passkey);
       else {
         body.code = code.input.value;
         if (method) body.method = method.id;
@@ -583,7 +669,7 @@ function verifyScreen() {
     }, { fields: [code, recovery] });
   });
   update();
-  show("2-Step Verification", [form], code.input);
+  show("2-Step Verification", [form], method && method.kind === "passkey" ? button : code.input);
 }
 
 /** The recovery code(s), shown once: Copy, Download PDF, and a button to go on. */
@@ -625,6 +711,8 @@ function setupChooser() {
       h("p", { class: "hint" }, "Recommended. Any standard app: Google Authenticator, Microsoft Authenticator, 1Password, Bitwarden...")),
     h("li", {}, h("a", { class: "button secondary", href: "#/setup/sms" }, "Set Up text messages (SMS)")),
     h("li", {}, h("a", { class: "button secondary", href: "#/setup/email" }, "Set Up email codes")),
+    passkeysSupported() ? h("li", {}, h("a", { class: "button secondary", href: "#/setup/passkey" }, "Add a passkey"),
+      h("p", { class: "hint" }, "Your device's screen lock, a password manager or a security key: nothing to type, and it can't be phished.")) : null,
   ));
   if (!state.setupForced) nodes.push(h("p", {}, h("a", { href: "#/account" }, "Back to My Account")));
   show("Set up 2-Step Verification", nodes);
@@ -659,7 +747,9 @@ function setupScreen(kind) {
     event.preventDefault();
     submitting(button, box, async () => {
       const method = await begin();
-      confirmStep(kind, method, begin);
+      if (kind !== "passkey") return confirmStep(kind, method, begin);
+      const credential = await passkeyCeremony("create", method.public_key);
+      await setupDone(await api("POST", `${AUTH}two-step/methods/${method.id}/confirm/`, { credential }));
     }, { fields: [password, ...extra] });
   });
   const back = h("p", {}, h("a", { href: state.setupForced ? "#/setup" : "#/account" }, "Cancel"));
@@ -710,20 +800,25 @@ function confirmStep(kind, method, resend) {
         if (error.code === "invalid_code" || error.code === "code_already_used") code.input.select();
         throw error;
       }
-      if (answer.token) session.token = answer.token;
-      await loadAccount();
-      renderChrome();
-      if (answer.recovery_codes && answer.recovery_codes.length) {
-        recoveryCodeScreen(answer.recovery_codes, "2-Step Verification is on", [
-          h("p", {}, "Step 3 of 3: save your recovery code."),
-        ]);
-      } else {
-        state.flash = `${answer.method.name} is set up.`;
-        go("#/account");
-      }
+      await setupDone(answer);
     }, { fields: [code] });
   });
   show(title, [...nodes, form], code.input);
+}
+
+/** A confirmed method: its recovery code when this turned 2SV on, else back to My Account. */
+async function setupDone(answer) {
+  if (answer.token) session.token = answer.token;
+  await loadAccount();
+  renderChrome();
+  if (answer.recovery_codes && answer.recovery_codes.length) {
+    recoveryCodeScreen(answer.recovery_codes, "2-Step Verification is on", [
+      h("p", {}, "Step 3 of 3: save your recovery code."),
+    ]);
+  } else {
+    state.flash = `${answer.method.name} is set up.`;
+    go("#/account");
+  }
 }
 
 function accountScreen() {
@@ -744,7 +839,8 @@ function accountScreen() {
       done,
       h("h3", {}, "Your methods"),
       status.methods.length ? methods : h("p", {}, "No methods yet."),
-      h("p", {}, h("a", { class: "button", href: "#/setup" }, status.enabled ? "Add a method" : "Set Up 2-Step Verification")),
+      h("p", { class: "actions" }, h("a", { class: "button", href: "#/setup" }, status.enabled ? "Add a method" : "Set Up 2-Step Verification"),
+        passkeysSupported() ? h("a", { class: "button secondary", href: "#/setup/passkey", id: "add-passkey" }, "Add a passkey") : null),
       status.enabled && recovery ? recoverySection(recovery) : null,
     ),
   ];

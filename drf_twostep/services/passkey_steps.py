@@ -1,0 +1,59 @@
+"""
+What the sign-in flows ask of passkeys: the request options of a second step, an assertion
+as the second step, and what a passkey records (its RFC 8176 reference, its failure event).
+The ceremonies are ``drf_twostep.methods.passkey``'s; ``services.passkeys`` is the sign-in
+with a passkey alone.
+"""
+
+from __future__ import annotations
+
+from ..constants import AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY, EventKind
+from ..exceptions import MethodNotAllowed, PasskeyCloneSuspected
+from ..methods import get_method_class
+from ..methods import passkey as ceremonies
+from ..models import TwoStepMethod
+
+KIND = ceremonies.KIND
+
+
+def available() -> bool:
+    """Whether the passkey kind is enabled (its extra installed, the relying party set)."""
+    return get_method_class(KIND) is not None
+
+
+def require() -> None:
+    if not available():
+        raise MethodNotAllowed()
+
+
+def key_amr(method) -> str:
+    """RFC 8176's reference for the passkey of ``method``: a synced passkey (backup
+    eligible) is a software-secured key, one bound to its device a hardware-secured key."""
+    return AMR_SOFTWARE_KEY if method.passkey.backup_eligible else AMR_HARDWARE_KEY
+
+
+def failure_event(exc) -> EventKind:
+    """The event a failed passkey records."""
+    if isinstance(exc, PasskeyCloneSuspected):
+        return EventKind.PASSKEY_CLONE_SUSPECTED
+    return EventKind.VERIFICATION_FAILED
+
+
+# -- the second step ------------------------------------------------------------------------
+
+
+def challenge_options(login_challenge, methods) -> dict:
+    """``{"passkey": request options}`` for the ``verification_required`` answer when one of
+    the user's active ``methods`` is a passkey (whatever the default), else nothing."""
+    if not available() or not any(method.kind == KIND for method in methods):
+        return {}
+    options = ceremonies.login_options(login_challenge)
+    return {"passkey": options} if options else {}
+
+
+def second_step(login_challenge, credential, method_id=None) -> TwoStepMethod:
+    """The passkey method whose assertion ``credential`` completes ``login_challenge``
+    (locked by the caller); ``method_id``, when given, must be that method."""
+    require()
+    method = None if method_id is None else TwoStepMethod(pk=method_id)
+    return ceremonies.verify_second_step(login_challenge, credential, method=method)
