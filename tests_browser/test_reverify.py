@@ -53,7 +53,7 @@ def test_a_sensitive_change_asks_for_a_fresh_code_and_is_sent_again(
     page.goto("/")
     page.get_by_label("Username").fill("frank")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_label("Code", exact=True).fill(code())
     page.get_by_role("button", name="Verify").click()
     page.get_by_role("link", name="Demo Clinic admin").click()
