@@ -141,8 +141,15 @@ def _body(expression: str, before: str) -> tuple[set[str], set[str]]:
 def webapp_calls(source: str) -> list[Call]:
     constants = dict(re.findall(r"""^const ([A-Z_]+) = ["']([^"']*)["'];""", source, re.M))
     calls = []
+    # The api() function itself (it calls itself again after a re-verification) is no call.
+    definition = source.find("function api(")
+    own = (
+        (definition, _balanced(source, source.index("{", source.index(")", definition))))
+        if definition >= 0
+        else (0, 0)
+    )
     for found in re.finditer(r"(?<![\w.$])api\(", source):
-        if source[: found.start()].endswith("function "):
+        if own[0] <= found.start() < own[1]:
             continue
         end = _balanced(source, found.end() - 1)
         args = _split_top_level(source[found.end() : end - 1])
