@@ -470,7 +470,11 @@ def test_a_token_made_meanwhile_elsewhere_makes_login_verify_start_over(api, use
     def obtain_auth_token_meanwhile(execute, sql, params, many, context):
         # Another path (obtain_auth_token, the admin) creates the user's token between the
         # second step's SELECT and its INSERT.
-        if sql.startswith('INSERT INTO "authtoken_token"') and not raced:
+        # The table's name as each database quotes it ("authtoken_token", `authtoken_token`).
+        if (
+            sql.startswith("INSERT INTO " + connection.ops.quote_name("authtoken_token"))
+            and not raced
+        ):
             raced.append(sql)
             execute(sql, [Token.generate_key(), *params[1:]], many, context)
         return execute(sql, params, many, context)
