@@ -153,6 +153,8 @@ class Server:
                 "--chdir", str(EXAMPLE),
                 "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(WORKERS),
+                # Long query strings reach Django (which answers them), not gunicorn's HTML 414.
+                "--limit-request-line", "0",
                 "--worker-class", "gthread", "--threads", str(THREADS),
                 "--timeout", "60",
             ],

@@ -101,6 +101,8 @@ def test_options_on_the_organization_endpoints(server, clinic_admin, endpoint):
 
 def test_the_events_list_documents_its_404_for_an_invalid_page(server, clinic_admin):
     _clinic, token = clinic_admin
-    assert call(server.url, "GET", "/api/auth/two-step/events/?page=0", token=token).status == 404
+    # Not a page number at all: 400 invalid; a page past the last: 404.
+    assert call(server.url, "GET", "/api/auth/two-step/events/?page=0", token=token).status == 400
+    assert call(server.url, "GET", "/api/auth/two-step/events/?page=999", token=token).status == 404
     schema = requests.get(f"{server.url}/api/schema/?format=json", timeout=30).json()
     assert "404" in schema["paths"]["/api/auth/two-step/events/"]["get"]["responses"]

@@ -125,9 +125,9 @@ class ValidationErrorScheme(OpenApiSerializerExtension):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         return {
             **schema,
+            # DRF's shape: a field's messages (a list), or for a list or an object field its
+            # items' messages by index or key (an object of lists).
             "additionalProperties": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "A field's error messages.",
+                "description": "A field's error messages, or its items' messages by index or key.",
             },
         }
