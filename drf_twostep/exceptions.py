@@ -235,7 +235,9 @@ def error_body(exc: exceptions.APIException) -> dict:
         return {"detail": str(exc.detail), "code": exc.code, **exc.body_extra()}
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail
-        body = dict(fields) if isinstance(fields, dict) else {"non_field_errors": fields}
+        body: dict[str, object] = (
+            dict(fields) if isinstance(fields, dict) else {"non_field_errors": fields}
+        )
         body.setdefault("detail", str(_("Invalid input.")))
         body["code"] = ErrorCode.INVALID.value
         return body
