@@ -78,7 +78,7 @@ class ConstantFieldScheme(OpenApiSerializerFieldExtension):
     enum naming of drf-spectacular leaves it be: the ``status`` that discriminates the answers
     of ``login/``."""
 
-    target_class = "drf_twostep.serializers.ConstantField"
+    target_class = "drf_twostep.serializers.fields.ConstantField"
 
     def map_serializer_field(self, auto_schema, direction):
         constant, field = self.target.constant, self.target.field_name
@@ -96,10 +96,10 @@ class ConstantFieldScheme(OpenApiSerializerFieldExtension):
 class ErrorCodeFieldScheme(OpenApiSerializerFieldExtension):
     """The ``code`` of every error body: the one ``ErrorCode`` component."""
 
-    target_class = "drf_twostep.serializers.ErrorCodeField"
+    target_class = "drf_twostep.serializers.fields.ErrorCodeField"
 
     def map_serializer_field(self, auto_schema, direction):
-        from ..serializers import ERROR_CODES
+        from ..serializers.fields import ERROR_CODES
 
         component = ResolvedComponent(
             name="ErrorCode",
@@ -119,7 +119,7 @@ class ValidationErrorScheme(OpenApiSerializerExtension):
     """``ValidationErrorResponse``: ``detail`` and ``code``, and each bad field with its
     messages (``additionalProperties``)."""
 
-    target_class = "drf_twostep.serializers.ValidationErrorSerializer"
+    target_class = "drf_twostep.serializers.responses.ValidationErrorSerializer"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
