@@ -19,8 +19,8 @@ from benchmarks import micro  # noqa: E402
 from benchmarks.harness import markdown_table  # noqa: E402
 
 # login/verify/'s statements, a new token each time (BEGIN and COMMIT included).
-TOTP_VERIFY = 12
-RECOVERY_VERIFY = 13
+TOTP_VERIFY = 10
+RECOVERY_VERIFY = 12
 
 # name -> (exact queries or None, exact baseline queries or None, largest ratio)
 LIMITS = {

@@ -105,6 +105,16 @@ def verify(api, challenge, **body):
     return api.post(AUTH + "login/verify/", {"challenge": challenge, **body}, format="json")
 
 
+def _outer_from(words) -> str:
+    """The table after the outermost FROM of a SELECT's words (not a subquery's)."""
+    depth = 0
+    for index, word in enumerate(words):
+        if word.upper() == "FROM" and depth == 0:
+            return words[index + 1]
+        depth += word.count("(") - word.count(")")
+    return ""
+
+
 def statements(captured) -> list[str]:
     """The statements of a ``CaptureQueriesContext`` as ``VERB table`` (``BEGIN``, ``COMMIT``,
     ``SAVEPOINT`` and ``RELEASE`` alone), to assert a flow's statements exactly."""
@@ -113,7 +123,7 @@ def statements(captured) -> list[str]:
         words = query["sql"].replace('"', "").replace("`", "").split()
         verb = words[0].upper()
         if verb == "SELECT":
-            table = words[words.index("FROM") + 1] if "FROM" in words else ""
+            table = _outer_from(words)
         elif verb == "INSERT":
             table = words[2]
         elif verb == "UPDATE":

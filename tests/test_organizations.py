@@ -660,3 +660,62 @@ def test_options_answers_without_an_error(admin, clinic, path):
     response = admin.client().options(f"{AUTH}organizations/{clinic.pk}/{path}")
     assert response.status_code == 200
     assert response.json()["name"]
+
+
+# -- the status object of a completed sign-in ----------------------------------------------
+# login/verify/ reads what its status object needs with the challenge's row (the recovery
+# codes, whether any organization of the user has a policy, the profile's unmet requirement):
+# it must equal what two-step/ answers right after.
+
+
+def _policy_none(user, clinic):
+    pass
+
+
+def _policy_optional(user, clinic):
+    user.groups.add(clinic)
+    require(clinic, required=False, remember_device_days=7)
+
+
+def _policy_met(user, clinic):
+    user.groups.add(clinic)
+    require(clinic, allowed_methods=[APP])
+
+
+def _policy_unmet_in_grace(user, clinic):
+    user.groups.add(clinic)
+    require(clinic, grace_period_days=3, allowed_methods=["sms"])
+
+
+def _policy_unmet_and_lenient(user, clinic):
+    user.groups.add(clinic, Group.objects.create(name="Lenient"))
+    require(clinic, grace_period_days=3, allowed_methods=["sms"], remember_device_days=2)
+    require(Group.objects.get(name="Lenient"), required=False)
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        _policy_none,
+        _policy_optional,
+        _policy_met,
+        _policy_unmet_in_grace,
+        _policy_unmet_and_lenient,
+    ],
+)
+@pytest.mark.parametrize("second_step", ["code", "recovery_code"])
+def test_the_status_of_login_verify_is_the_status_endpoints(
+    api, user, clinic, clock, settings, arrange, second_step
+):
+    settings.DRF_TWOSTEP = {**settings.DRF_TWOSTEP, "REMEMBER_DEVICE_DAYS": 30}
+    two_step = enable_totp(api, user, clock)
+    arrange(user, clinic)
+    challenge = login(api).json()["challenge"]
+    given = two_step.code() if second_step == "code" else two_step.recovery_codes[0]
+    response = verify(api, challenge, **{second_step: given})
+    assert response.status_code == 200, response.content
+    answered = response.json()
+    endpoint = token_client(answered["token"]).get(AUTH + "two-step/").json()
+    for body in (answered["two_step"], endpoint):
+        body.pop("server_time")
+    assert answered["two_step"] == endpoint

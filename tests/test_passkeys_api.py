@@ -596,10 +596,10 @@ def test_the_queries_of_each_passkey_request(api, with_passkey, django_assert_nu
     with django_assert_num_queries(6):
         started = login(api).json()
     credential = authenticator.get(started["passkey"])
-    # Savepoint; the locked challenge, profile and method; the ceremony challenge found and
-    # deleted; the sign count, last use, completion; the token, profile, event, last_login;
-    # release; the status object (profile, methods, recovery codes, policies).
-    with django_assert_num_queries(15):
+    # Savepoint; the locked challenge, profile and methods (with the status object's recovery
+    # codes and policies); the ceremony challenge found and deleted; the sign count, last use,
+    # completion; the token, profile, event, last_login; release.
+    with django_assert_num_queries(13):
         assert verify(api, started["challenge"], credential=credential).status_code == 200
     # Savepoint, the ceremony challenge, release.
     with django_assert_num_queries(3):

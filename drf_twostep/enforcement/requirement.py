@@ -25,6 +25,9 @@ from ..constants import MethodStatus
 from ..models import OrganizationPolicy, TwoStepMethod
 from .state import ALWAYS, required_as_staff
 
+# get_requirement computes what it is not given.
+_COMPUTE = object()
+
 
 def _membership(user) -> Q:
     """Policies of the organizations ``user`` belongs to. ``user`` is a user, or for a
@@ -87,6 +90,7 @@ class Requirement:
     unmet_from: datetime | None  # when an unmet requirement applies (None: all met)
     allowed_kinds: frozenset | None  # kinds every policy of the user allows (None: any)
     as_staff: bool = False  # REQUIRED_FOR_STAFF applies to the user
+    remember_device_days: int | None = None  # the lowest of the policies' (None: no limit)
 
     @property
     def required(self) -> bool:
@@ -101,28 +105,35 @@ class Requirement:
         return self.allowed_kinds is None or kind in self.allowed_kinds
 
 
-def get_requirement(user) -> Requirement:
-    """The user's organizations' policies, combined strictest-first. Two queries."""
-    policies = list(
-        OrganizationPolicy.objects.filter(_membership(user)).select_related("organization")
-    )
+def get_requirement(user, *, policies=None, methods=None, unmet=_COMPUTE) -> Requirement:
+    """The user's organizations' policies, combined strictest-first: one query, two when a
+    policy requires 2SV. ``policies`` (the user's, each with its organization), ``methods``
+    (all the user's) and ``unmet`` (``unmet_from``, as the profile's row holds it), when the
+    caller has them up to date, save queries."""
+    if policies is None:
+        policies = policies_of(user).select_related("organization")
+    policies = list(policies)
     allowed = None
     for policy in policies:
         if policy.allowed_kinds:
             kinds = frozenset(policy.allowed_methods)
             allowed = kinds if allowed is None else allowed & kinds
-    unmet = unmet_from(user) if any(p.required for p in policies) else None
+    if unmet is _COMPUTE:
+        unmet = unmet_from(user) if any(p.required for p in policies) else None
     as_staff = required_as_staff(user)
-    if (
-        as_staff
-        and not TwoStepMethod.objects.filter(
-            user=user.pk, status=MethodStatus.ACTIVE.value
-        ).exists()
-    ):
+    if as_staff and not _has_active_method(user, methods):
         unmet = ALWAYS
+    days = [p.remember_device_days for p in policies if p.remember_device_days is not None]
     return Requirement(
         required_by=[p for p in policies if p.required],
         unmet_from=unmet,
         allowed_kinds=allowed,
         as_staff=as_staff,
+        remember_device_days=min(days, default=None),
     )
+
+
+def _has_active_method(user, methods=None) -> bool:
+    if methods is not None:
+        return any(m.status == MethodStatus.ACTIVE.value for m in methods)
+    return TwoStepMethod.objects.filter(user=user.pk, status=MethodStatus.ACTIVE.value).exists()

@@ -15,10 +15,11 @@ from ..models import LoginChallenge
 from ..settings import twostep_settings
 
 
-def open_challenge(raw, now, *, lock=True, related=()) -> LoginChallenge:
+def open_challenge(raw, now, *, lock=True, related=(), annotations=None) -> LoginChallenge:
     """The challenge behind ``raw``; raises if unknown, completed or expired. The user comes
-    with it, and with the user their profile and the one-to-one ``related`` (an issuer's
-    ``user_relations()``), in one statement."""
+    with it, and with the user their profile, the one-to-one ``related`` (an issuer's
+    ``user_relations()``) and ``annotations`` (expressions over the challenge's row), in one
+    statement."""
     if not isinstance(raw, str) or not raw:
         raise InvalidChallenge()
     # A challenge exists only for a user whose profile had 2SV on: an inner join.
@@ -32,6 +33,8 @@ def open_challenge(raw, now, *, lock=True, related=()) -> LoginChallenge:
         queryset = queryset.select_for_update(
             of=of if related and connection.features.has_select_for_update_of else ()
         )
+    if annotations:
+        queryset = queryset.annotate(**annotations)
     challenge = queryset.filter(digest=digest(raw), user__two_step__isnull=False).first()
     if challenge is None or challenge.completed_at is not None:
         raise InvalidChallenge()

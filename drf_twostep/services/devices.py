@@ -32,16 +32,20 @@ DEVICE_TOKEN_MAX_LENGTH = 128
 NOT_REMEMBERED = {"device_token": None, "device_expires_at": None}
 
 
-def allowed_days(user) -> int:
-    """Days a device of ``user`` may be remembered now (0: not at all)."""
+def allowed_days(user, requirement=None) -> int:
+    """Days a device of ``user`` may be remembered now (0: not at all); ``requirement`` (the
+    user's, ``get_requirement``), when the caller has it, saves the query."""
     cap = twostep_settings.REMEMBER_DEVICE_DAYS
     if cap <= 0:
         return 0
-    lowest = (
-        policies_of(user)
-        .filter(remember_device_days__isnull=False)
-        .aggregate(lowest=Min("remember_device_days"))["lowest"]
-    )
+    if requirement is not None:
+        lowest = requirement.remember_device_days
+    else:
+        lowest = (
+            policies_of(user)
+            .filter(remember_device_days__isnull=False)
+            .aggregate(lowest=Min("remember_device_days"))["lowest"]
+        )
     return cap if lowest is None else min(cap, lowest)
 
 

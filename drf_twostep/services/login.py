@@ -40,7 +40,7 @@ from ._common import (
     state_changed,
 )
 from .devices import recognise, remember, sign_in_on_device
-from .methods import _LOAD, status
+from .methods import _LOAD, status, status_fields
 from .passkey_steps import challenge_options, failure_event, key_amr, second_step
 
 
@@ -166,16 +166,27 @@ def verify_login(
         done = _verify(*args)
     if done.failure is not None:
         raise done.failure
-    extra = {"recovery_codes": [done.replacement]} if done.replacement is not None else {}
+    extra = {}
+    if done.replacement is not None:
+        # The codes changed since the challenge's row was read.
+        done.known.status_codes, extra["recovery_codes"] = None, [done.replacement]
     return _authenticated(
-        request, done.user, done.credential, profile=done.profile, methods=done.methods, **extra
+        request,
+        done.user,
+        done.credential,
+        profile=done.profile,
+        methods=done.methods,
+        known=done.known,
+        **extra,
     )
 
 
-def _authenticated(request, user, credential, *, profile=_LOAD, methods=None, **extra) -> dict:
+def _authenticated(
+    request, user, credential, *, profile=_LOAD, methods=None, known=None, **extra
+) -> dict:
     """The answer of a completed sign-in: the credential and the user's status (from
-    ``profile`` and ``methods`` when the caller has them)."""
-    two_step = status(user, profile=profile, methods=methods)
+    ``profile``, ``methods`` and ``known`` when the caller has them)."""
+    two_step = status(user, profile=profile, methods=methods, known=known)
     response = {"status": LoginStatus.AUTHENTICATED.value, **credential, "two_step": two_step}
     return get_adapter().build_credential_response(request, user, {**response, **extra})
 
@@ -185,10 +196,13 @@ def _verify(
 ) -> SimpleNamespace:
     """verify_login's transaction: check the code, then count the failure or complete."""
     now = timezone.now()
-    done = SimpleNamespace(method=None, replacement=None, failure=None)
+    done = SimpleNamespace(method=None, replacement=None, failure=None, known=None)
     amr = {}
     with transaction.atomic():
-        login_challenge = open_challenge(challenge, now, related=issuer.user_relations())
+        # With what the answer's status object reads, so that it costs no query of its own.
+        login_challenge = done.known = open_challenge(
+            challenge, now, related=issuer.user_relations(), annotations=status_fields()
+        )
         user = done.user = login_challenge.user
         profile = done.profile = user.two_step
         check_not_locked(profile, login_challenge, now)
