@@ -33,6 +33,7 @@ from drf_twostep.models import (  # noqa: E402
 from tests.authenticator import SoftAuthenticator, unb64url  # noqa: E402
 from tests.helpers import (  # noqa: E402
     AUTH,
+    PASSWORD,
     assert_error,
     login,
     start_setup,
@@ -92,12 +93,13 @@ def passwordless_options(api):
     return response.json()
 
 
-def sign_in_alone(api, authenticator, **get):
+def sign_in_alone(api, authenticator, extra=None, **get):
+    """``login/passkey/`` with a fresh assertion (``get``: how the authenticator makes it),
+    ``extra`` in the body."""
     options = passwordless_options(api)
     credential = authenticator.get(options["public_key"], **get)
-    return api.post(
-        PASSWORDLESS, {"challenge": options["challenge"], "credential": credential}, format="json"
-    )
+    body = {"challenge": options["challenge"], "credential": credential, **(extra or {})}
+    return api.post(PASSWORDLESS, body, format="json")
 
 
 def events(user):
@@ -321,6 +323,63 @@ def test_a_passkey_alone_signs_in_past_the_second_step(api, user, with_passkey):
     assert works_past_two_step(body["token"])
     assert events(user)[-1] == "verification_succeeded"
     assert TwoStepProfile.objects.get(user=user).last_verified_at is not None
+
+
+def remember_alone(api, authenticator, remember_device):
+    response = sign_in_alone(api, authenticator, {"remember_device": remember_device})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_passkey_alone_remembers_the_device_as_login_verify_does(api, user, with_passkey):
+    from datetime import timedelta
+
+    from rest_framework.fields import DateTimeField
+
+    from drf_twostep.models import TrustedDevice
+
+    authenticator, _ = with_passkey
+    # Trusted devices off (the default): both null, nothing stored.
+    body = remember_alone(api, authenticator, True)
+    assert (body["device_token"], body["device_expires_at"]) == (None, None)
+    assert not TrustedDevice.objects.exists()
+    allowed = {**django_settings.DRF_TWOSTEP, **PASSKEYS, "REMEMBER_DEVICE_DAYS": 30}
+    with override_settings(DRF_TWOSTEP=allowed):
+        assert "device_token" not in remember_alone(api, authenticator, False)
+        body = remember_alone(api, authenticator, True)
+        device = TrustedDevice.objects.get(user=user)
+        assert len(body["device_token"]) >= 43 and device.digest != body["device_token"]
+        expected = DateTimeField().to_representation(device.expires_at)
+        assert body["device_expires_at"] == expected
+        assert device.expires_at == device.created_at + timedelta(days=30)
+        # The token then skips the second step at login/.
+        skipped = api.post(
+            AUTH + "login/",
+            {"username": "alice", "password": PASSWORD, "device_token": body["device_token"]},
+            format="json",
+        )
+        assert skipped.json()["status"] == "authenticated"
+        assert works_past_two_step(skipped.json()["token"])
+        assert events(user)[-1] == "trusted_device_used"
+
+
+def test_a_refused_passkey_alone_remembers_nothing(api, user, with_passkey):
+    from drf_twostep.models import TrustedDevice
+
+    authenticator, _ = with_passkey
+    allowed = {**django_settings.DRF_TWOSTEP, **PASSKEYS, "REMEMBER_DEVICE_DAYS": 30}
+    with override_settings(DRF_TWOSTEP=allowed):
+        refused = sign_in_alone(api, authenticator, {"remember_device": True}, uv=False)
+        assert_error(refused, 400, "invalid_passkey")
+    assert not TrustedDevice.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["yes please", 2, [], {}])
+def test_remember_device_must_be_a_boolean(api, with_passkey, value):
+    authenticator, _ = with_passkey
+    response = sign_in_alone(api, authenticator, {"remember_device": value})
+    assert_error(response, 400, "invalid")
+    assert "remember_device" in response.json()
 
 
 def test_without_user_verification_or_unknown_the_answer_is_the_same(api, with_passkey):

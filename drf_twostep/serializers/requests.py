@@ -45,13 +45,17 @@ class SecondStepSerializer(serializers.Serializer):
         return attrs
 
 
-class VerifyLoginSerializer(SecondStepSerializer):
-    challenge = serializers.CharField(max_length=128)
-    remember_device = serializers.BooleanField(
+def remember_device_field():
+    return serializers.BooleanField(
         required=False,
         default=False,
         help_text=_("Remember this device, where allowed: the answer carries a device token."),
     )
+
+
+class VerifyLoginSerializer(SecondStepSerializer):
+    challenge = serializers.CharField(max_length=128)
+    remember_device = remember_device_field()
     credential = AuthenticationCredentialField(
         required=False,
         help_text=_("A passkey's assertion (toJSON() of navigator.credentials.get()), no code."),
@@ -67,6 +71,7 @@ class PasskeyLoginSerializer(serializers.Serializer):
     credential = AuthenticationCredentialField(
         help_text=_("The passkey's assertion (toJSON() of navigator.credentials.get())."),
     )
+    remember_device = remember_device_field()
 
 
 class SendCodeSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from ..issuers import get_issuer
 from ..methods import passkey as ceremonies
 from ._challenges import count_failure
 from ._common import login_completed, profile_for_update, record_event, state_changed
+from .devices import remember
 from .passkey_steps import failure_event, key_amr, require
 from .status import status
 
@@ -41,12 +42,15 @@ def _backend_for(user) -> str | None:
     return None
 
 
-def passwordless_login(request, challenge, credential, *, issuer=None) -> dict:
+def passwordless_login(
+    request, challenge, credential, *, remember_device=False, issuer=None
+) -> dict:
     """
     ``login/passkey/``: a discoverable credential with user verification signs its user in,
     the second step passed. An unknown credential, one without user verification and one of
     a user who may not sign in get one answer (``InvalidPasskey``); a known credential's
-    failure counts toward its user's lockout, as a wrong code does.
+    failure counts toward its user's lockout, as a wrong code does. With
+    ``remember_device``, the answer has the device token (``devices.remember``).
     """
     require()
     if not isinstance(challenge, str):
@@ -93,6 +97,8 @@ def passwordless_login(request, challenge, credential, *, issuer=None) -> dict:
             state_changed(user)
             record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
             login_completed(request, user, issuer)
+            if remember_device:
+                credential.update(remember(request, user, now))
         else:
             locked = count_failure(profile, now)
     if failure is not None:

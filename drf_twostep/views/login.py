@@ -75,7 +75,12 @@ class PasskeyLoginView(AnonymousView):
     @operations.login_passkey
     def post(self, request):
         data = self.validated()
-        result = services.passwordless_login(request, data["challenge"], data["credential"])
+        result = services.passwordless_login(
+            request,
+            data["challenge"],
+            data["credential"],
+            remember_device=data["remember_device"],
+        )
         return Response(s.AuthenticatedSerializer(result).data)
 
 
