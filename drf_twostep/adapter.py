@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.translation import gettext
 
+from .clients import user_agent_family
 from .settings import twostep_settings
 
 logger = logging.getLogger("drf_twostep")
@@ -210,6 +211,13 @@ class DefaultTwoStepAdapter:
         devices): by default the start of its user agent."""
         return self.get_user_agent(request)[:100]
 
+    def get_client_family(self, request) -> tuple[str, str]:
+        """The ``(browser, system)`` of ``request``'s user agent, versions left out, that a
+        sign-in's client is known by (with the IP's network) for new-device notifications:
+        by default ``drf_twostep.clients.user_agent_family``. Return the same pair for the
+        same client, or every sign-in looks new."""
+        return user_agent_family(self.get_user_agent(request))
+
     # -- codes sent by SMS and email -----------------------------------------------------
 
     def format_sms(self, user, code, purpose, lifetime) -> str:
@@ -249,6 +257,8 @@ class DefaultTwoStepAdapter:
     # -- notifications ------------------------------------------------------------------
 
     def can_notify(self, user, kind) -> bool:
+        if kind == "new_device_sign_in" and not twostep_settings.NEW_DEVICE_NOTIFICATIONS:
+            return False
         return bool(twostep_settings.NOTIFICATIONS_ENABLED and getattr(user, "email", ""))
 
     def send_notification(self, user, kind, context) -> None:

@@ -55,6 +55,8 @@ class EventKind(str, Enum):
     REVERIFIED = "reverified"
     PASSKEY_CLONE_SUSPECTED = "passkey_clone_suspected"
     TRUSTED_DEVICE_USED = "trusted_device_used"
+    SIGNED_IN = "signed_in"
+    NEW_DEVICE_SIGN_IN = "new_device_sign_in"
 
 
 class MethodKind(str, Enum):
@@ -85,6 +87,10 @@ CHALLENGE_BYTES = 32
 # Trusted devices: 32 random bytes (256 bits) in the device token.
 DEVICE_TOKEN_BYTES = 32
 DIGEST_LENGTH = 64
+
+# New-device notifications: a sign-in's client is new when the user has not signed in from it
+# in this many days.
+NEW_DEVICE_DAYS = 90
 
 # Session key that marks a Django session as having passed the second step.
 SESSION_VERIFIED_KEY = "_drf_twostep_verified"

@@ -143,6 +143,10 @@ DEFAULTS = {
     "PASSWORD_CHANGE_KEEPS_CURRENT_CREDENTIAL": True,
     # Send notification emails (method added or removed, recovery code used, ...).
     "NOTIFICATIONS_ENABLED": True,
+    # Email a user when they sign in from a client (browser and system family, IP network)
+    # they have not signed in from in 90 days. False sends no such email; the event
+    # new_device_sign_in is recorded either way.
+    "NEW_DEVICE_NOTIFICATIONS": True,
     # Trust the first address in X-Forwarded-For for the IP recorded on security events.
     # Only turn this on behind a proxy that sets the header.
     "TRUST_X_FORWARDED_FOR": False,

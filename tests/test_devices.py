@@ -276,10 +276,12 @@ def test_a_sign_in_with_a_device_token_costs_a_fixed_number_of_queries(api, two_
     assert len(known) == SIGN_IN_WITH_DEVICE
 
 
-# The statements of login/ with a trusted device's token: the user, the profile, the device,
-# the policies' lowest days; then a savepoint, the profile lock, the device's last_used_at,
-# the token, the profile's marker, the event, last_login, the release; then the status
-# object's four reads (profile, methods, recovery codes, policies: the days come with them).
+# The statements of login/ with a trusted device's token: the user, the user again with the
+# profile and whether the client is known (new-device notifications: no statement of their
+# own), the device, the policies' lowest days; then a savepoint, the profile lock, the device's
+# last_used_at, the token, the profile's marker, the events (with new_device_sign_in when the
+# client is new), last_login, the release; then the status object's four reads (profile,
+# methods, recovery codes, policies: the days come with them).
 SIGN_IN_WITH_DEVICE = 16
 
 

@@ -395,7 +395,9 @@ def test_verified_session_get_costs_two_queries(user, clock, django_assert_num_q
 def test_login_of_a_two_step_user_costs_four_queries(
     api, user_with_totp, django_assert_num_queries
 ):
-    # User, profile, challenge insert, active methods.
+    # The password's user; the user again with their profile outer-joined (and whether the
+    # client is known, which only a sign-in completed here uses); the challenge's INSERT; the
+    # active methods.
     with django_assert_num_queries(4):
         response = login(api)
     assert response.json()["status"] == "verification_required"
@@ -405,7 +407,9 @@ def test_login_of_a_two_step_user_costs_four_queries(
 VERIFY_OPENS = [
     "BEGIN",
     # The challenge with its user and their profile, locked; with the recovery codes' count
-    # and whether an organization of the user has a policy, for the status object.
+    # and whether an organization of the user has a policy, for the status object, and
+    # whether the user signed in from this client lately (two EXISTS on the events' index of
+    # user, client key and time), for new-device notifications.
     "SELECT drf_twostep_loginchallenge",
     # All of the user's methods: the one checked, and the status object's.
     "SELECT drf_twostep_twostepmethod",
@@ -415,7 +419,8 @@ VERIFY_COMPLETES = [
     "UPDATE drf_twostep_loginchallenge",
     # (The user's token came with the challenge's row.)
     "UPDATE drf_twostep_twostepprofile",
-    # The events of the sign-in, in one INSERT.
+    # The events of the sign-in, in one INSERT (with new_device_sign_in when the client is
+    # new: tests/test_new_device.py).
     "INSERT drf_twostep_securityevent",
     # Django's user_logged_in: last_login.
     "UPDATE auth_user",

@@ -149,7 +149,8 @@ def test_confirm_turns_two_step_on_with_recovery_codes_and_a_verified_token(api,
     assert unb64url(stored.credential_id) == authenticator.credential_id
     assert stored.transports == ["internal", "hybrid"]
     assert TwoStepProfile.objects.get(user=user).enabled
-    assert events(user) == ["method_added", "two_step_enabled"]
+    # The password-only sign-in that the setup was made with, then the setup's.
+    assert events(user) == ["signed_in", "method_added", "two_step_enabled"]
 
 
 def test_a_second_passkey_excludes_the_first_and_is_not_made_the_default(api, with_passkey):
@@ -380,6 +381,21 @@ def test_remember_device_must_be_a_boolean(api, with_passkey, value):
     response = sign_in_alone(api, authenticator, {"remember_device": value})
     assert_error(response, 400, "invalid")
     assert "remember_device" in response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_passkey_alone_from_a_new_client_is_told(api, user, with_passkey):
+    from django.core import mail
+
+    authenticator, _ = with_passkey
+    mail.outbox.clear()
+    # The client of the sign-in that set the passkey up: known.
+    assert sign_in_alone(api, authenticator).status_code == 200
+    assert "new_device_sign_in" not in events(user) and mail.outbox == []
+    elsewhere = APIClient(HTTP_USER_AGENT="curl/8.5.0", REMOTE_ADDR="203.0.113.5")
+    assert sign_in_alone(elsewhere, authenticator).status_code == 200
+    assert events(user)[-2:] == ["verification_succeeded", "new_device_sign_in"]
+    assert [m.subject for m in mail.outbox] == ["New sign-in to Test Clinic from curl"]
 
 
 def test_without_user_verification_or_unknown_the_answer_is_the_same(api, with_passkey):
@@ -666,6 +682,6 @@ def test_the_queries_of_each_passkey_request(api, with_passkey, django_assert_nu
     credential = authenticator.get(options["public_key"])
     body = {"challenge": options["challenge"], "credential": credential}
     # As the second step, less the login challenge (found, completed) and with the method's
-    # user loaded with it.
+    # user loaded with it; whether the client is known rides on the profile's lock.
     with django_assert_num_queries(16):
         assert api.post(PASSWORDLESS, body, format="json").status_code == 200

@@ -601,8 +601,9 @@ def test_setting_up_records_method_added_and_two_step_enabled(api, user, clock):
     page = events(client)
     assert set(page) == {"count", "next", "previous", "results"}
     kinds = [e["kind"] for e in page["results"]]
-    assert kinds == ["two_step_enabled", "method_added"]
-    for event in page["results"]:
+    # The setup's events, then the password-only sign-in that the setup was made with.
+    assert kinds == ["two_step_enabled", "method_added", "signed_in"]
+    for event in page["results"][:2]:
         assert set(event) == EVENT_KEYS
         assert event["method"] == method_id
         assert event["ip"] == "127.0.0.1"
@@ -626,6 +627,7 @@ def test_events_are_newest_first(api, user_with_totp, clock):
         "verification_failed",
         "two_step_enabled",
         "method_added",
+        "signed_in",
     ]
     times = [parse_time(e["created_at"]) for e in results]
     assert times == sorted(times, reverse=True)
@@ -655,8 +657,9 @@ def test_events_show_only_the_callers_own(api, user_with_totp, other_user):
     bob = token_client(login(api, "bob").json()["token"])
     assert SecurityEvent.objects.filter(user=user_with_totp.user).exists()
     page = events(bob)
-    assert page["count"] == 0
-    assert page["results"] == []
+    # Only bob's own sign-in.
+    assert page["count"] == 1
+    assert [e["kind"] for e in page["results"]] == ["signed_in"]
 
 
 def test_deleting_the_last_method_records_method_removed_and_two_step_disabled(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from ..constants import LoginStatus, MethodStatus
+from ..constants import EventKind, LoginStatus, MethodStatus
 from ..models import SecurityEvent, TrustedDevice, TwoStepMethod
 from .fields import (
     TOKEN_HELP,
@@ -179,6 +180,15 @@ class TrustedDeviceSerializer(serializers.ModelSerializer):
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):
+    # A string, not an enum: the list of kinds grows (docs/API.md says "at least"), and a
+    # generated client must not fail on a kind it does not know yet.
+    kind = serializers.CharField(
+        read_only=True,
+        help_text=format_lazy(
+            _("What happened: {kinds}; more kinds may be added."),
+            kinds=", ".join(kind.value for kind in EventKind),
+        ),
+    )
     method = serializers.IntegerField(source="method_id", allow_null=True)
 
     class Meta:

@@ -23,6 +23,7 @@ NOTIFIED = {
     EventKind.TWO_STEP_DISABLED,
     EventKind.RESET_BY_ADMIN,
     EventKind.LOCKED_OUT,
+    EventKind.NEW_DEVICE_SIGN_IN,
 }
 
 
@@ -37,9 +38,10 @@ def record_event(user, kind: EventKind, request=None, method=None, **context):
     return record_events(user, [kind], request, method, **context)[0]
 
 
-def record_events(user, kinds, request=None, method=None, **context):
+def record_events(user, kinds, request=None, method=None, *, client_key="", **context):
     """``record_event`` for each of ``kinds`` (same request and method), stored in one
-    INSERT; ``context`` goes to the notification emails. Returns the events in order."""
+    INSERT, with ``client_key`` for a completed sign-in's (``sign_ins.record_sign_in``);
+    ``context`` goes to the notification emails. Returns the events in order."""
     adapter = get_adapter()
     ip = adapter.get_client_ip(request)
     user_agent = adapter.get_user_agent(request)
@@ -51,6 +53,7 @@ def record_events(user, kinds, request=None, method=None, **context):
             method_kind=getattr(method, "kind", ""),
             ip=ip,
             user_agent=user_agent,
+            client_key=client_key,
         )
         for kind in kinds
     ]
@@ -86,10 +89,11 @@ def check_password(request, user, password):
         raise PasswordIncorrect()
 
 
-def profile_for_update(user) -> TwoStepProfile:
+def profile_for_update(user, annotations=None) -> TwoStepProfile:
     """The user's profile, locked (the lock that orders a user's 2SV changes): one query
-    when the profile exists, as it does once the user has started any 2SV step."""
-    locked = TwoStepProfile.objects.select_for_update()
+    when the profile exists, as it does once the user has started any 2SV step; with
+    ``annotations`` (expressions over the profile's row) in the same statement."""
+    locked = TwoStepProfile.objects.select_for_update().annotate(**(annotations or {}))
     try:
         return locked.get(user=user)
     except TwoStepProfile.DoesNotExist:

@@ -25,7 +25,8 @@ from ..enforcement import policies_of
 from ..exceptions import NotFound
 from ..models import TrustedDevice
 from ..settings import twostep_settings
-from ._common import login_completed, profile_for_update, record_event, state_changed
+from ._common import login_completed, profile_for_update, state_changed
+from .sign_ins import record_sign_in
 
 # The longest device token accepted (a token is 43 characters); longer ones are ignored.
 DEVICE_TOKEN_MAX_LENGTH = 128
@@ -91,10 +92,11 @@ def recognise(user, token, profile, now=None) -> TrustedDevice | None:
     return device
 
 
-def sign_in_on_device(request, user, device, issuer) -> dict | None:
+def sign_in_on_device(request, user, device, issuer, *, client, known) -> dict | None:
     """Complete a sign-in on a trusted device: a credential that counts as having passed the
-    second step (now), and the event ``trusted_device_used``. None if the device was
-    forgotten meanwhile (the caller then asks for the second step)."""
+    second step (now), and the event ``trusted_device_used`` (``sign_ins.record_sign_in``,
+    from ``client`` and ``known``). None if the device was forgotten meanwhile (the caller
+    then asks for the second step)."""
     now = timezone.now()
     with transaction.atomic():
         profile = profile_for_update(user)
@@ -104,7 +106,8 @@ def sign_in_on_device(request, user, device, issuer) -> dict | None:
         credential = issuer.issue(request, user, verified=True, profile=profile)
         profile.save(update_fields=["last_verified_at", "verified_credential"])
         state_changed(user)
-        record_event(user, EventKind.TRUSTED_DEVICE_USED, request)
+        kinds = [EventKind.TRUSTED_DEVICE_USED]
+        record_sign_in(user, kinds, request, client=client, known=known)
         login_completed(request, user, issuer)
     return credential
 

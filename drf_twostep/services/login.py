@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 
 from ..adapter import get_adapter
@@ -21,12 +22,13 @@ from ..exceptions import (
 )
 from ..issuers import AMR_PASSWORD, get_issuer
 from ..methods import get_method, recovery
-from ..models import TwoStepMethod, TwoStepProfile
+from ..models import TwoStepMethod
 from ._challenges import check_not_locked, complete, open_challenge, register_failure
 from ._common import login_completed, record_events, session_authenticated, state_changed
 from .devices import recognise, remember, sign_in_on_device
 from .passkey_steps import failure_event, key_amr, second_step
 from .second_step import login_method, start_challenge
+from .sign_ins import client_of, known_fields, record_sign_in
 from .status import LOAD, status, status_fields
 
 
@@ -41,16 +43,31 @@ def login(request, username, password, *, device_token=None, issuer=None) -> dic
     user = authenticate(getattr(request, "_request", request), **credentials)
     if user is None:
         raise InvalidCredentials()
-    profile = TwoStepProfile.objects.filter(user=user).first()
+    # The profile, and whether the user signed in from this client lately (for a sign-in
+    # completed here), in one statement: the user's row with the profile outer-joined.
+    client = client_of(request)
+    known = (
+        get_user_model()
+        ._default_manager.filter(pk=user.pk)
+        .select_related("two_step")
+        .annotate(**known_fields(client, timezone.now(), OuterRef("pk")))
+        .get()
+    )
+    profile = getattr(known, "two_step", None)
     issuer = issuer or get_issuer()
     if profile is not None and profile.enabled:
         device = recognise(user, device_token, profile) if device_token else None
-        credential = sign_in_on_device(request, user, device, issuer) if device else None
+        credential = (
+            sign_in_on_device(request, user, device, issuer, client=client, known=known)
+            if device
+            else None
+        )
         if credential is None:
             return start_challenge(user, request)
         return _authenticated(request, user, credential)
     with transaction.atomic():  # the credential and the sign-in's writes, or nothing
         credential = issuer.issue(request, user, verified=False, profile=profile)
+        record_sign_in(user, [EventKind.SIGNED_IN], request, client=client, known=known)
         login_completed(request, user, issuer)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
@@ -126,10 +143,15 @@ def _verify(
     now = timezone.now()
     done = SimpleNamespace(method=None, replacement=None, failure=None, known=None)
     amr = {}
+    client = client_of(request)
     with transaction.atomic():
-        # With what the answer's status object reads, so that it costs no query of its own.
+        # With what the answer's status object reads and whether the client is new, so that
+        # neither costs a query of its own.
         login_challenge = done.known = open_challenge(
-            challenge, now, related=issuer.user_relations(), annotations=status_fields()
+            challenge,
+            now,
+            related=issuer.user_relations(),
+            annotations={**status_fields(), **known_fields(client, now)},
         )
         user = done.user = login_challenge.user
         profile = done.profile = user.two_step
@@ -170,7 +192,7 @@ def _verify(
         kinds = [EventKind.VERIFICATION_SUCCEEDED]
         if recovery_code is not None:
             kinds.insert(0, EventKind.RECOVERY_CODE_USED)
-        record_events(user, kinds, request, done.method)
+        record_sign_in(user, kinds, request, done.method, client=client, known=login_challenge)
         login_completed(request, user, issuer, login_challenge)
         if remember_device:
             done.credential.update(remember(request, user, now))

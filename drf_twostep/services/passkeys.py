@@ -20,6 +20,7 @@ from ._challenges import count_failure
 from ._common import login_completed, profile_for_update, record_event, state_changed
 from .devices import remember
 from .passkey_steps import failure_event, key_amr, require
+from .sign_ins import client_of, known_fields, record_sign_in
 from .status import status
 
 # -- a passkey alone ------------------------------------------------------------------------
@@ -57,6 +58,7 @@ def passwordless_login(
         raise InvalidPasskey()
     now = timezone.now()
     failure = None
+    client = client_of(request)
     with transaction.atomic():
         try:
             method = ceremonies.verify_passwordless(challenge, credential)
@@ -65,7 +67,8 @@ def passwordless_login(
                 raise
             failure, method = exc, exc.method
         user = method.user
-        profile = profile_for_update(user)
+        # Whether the client is new rides on the profile's query.
+        profile = profile_for_update(user, annotations=known_fields(client, now))
         wait = profile.lock_remaining(now)
         if wait:
             # Raised inside the block: a good assertion's challenge is not used up.
@@ -95,7 +98,8 @@ def passwordless_login(
                 ]
             )
             state_changed(user)
-            record_event(user, EventKind.VERIFICATION_SUCCEEDED, request, method)
+            kinds = [EventKind.VERIFICATION_SUCCEEDED]
+            record_sign_in(user, kinds, request, method, client=client, known=profile)
             login_completed(request, user, issuer)
             if remember_device:
                 credential.update(remember(request, user, now))
