@@ -6,7 +6,9 @@ with Redis as Django's cache, and HTTP requests fired at it from many threads at
 ``postgres://postgres@127.0.0.1:5432/twostep_live``); ``REDIS_URL`` the cache (default
 ``redis://127.0.0.1:6379/0``). This process uses the same settings (``demo.settings_live``) and
 database to create users and to read the rows the races leave behind. Without the servers the
-tests skip, or fail when ``DRF_TWOSTEP_REQUIRE_SERVICES`` is set.
+tests skip, or fail when ``DRF_TWOSTEP_REQUIRE_SERVICES`` is set. The servers listen on
+127.0.0.1, on ports the system picks, or on the first free ones of ``LIVE_PORTS``
+(``8400-8409``) when several runs share the machine.
 """
 
 from __future__ import annotations
@@ -130,9 +132,16 @@ def vendor() -> str:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on 127.0.0.1: the first of ``LIVE_PORTS`` (``low-high``) when set."""
+    low, _, high = os.environ.get("LIVE_PORTS", "0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError(f"no free port in LIVE_PORTS={os.environ['LIVE_PORTS']}")
 
 
 class Server:
