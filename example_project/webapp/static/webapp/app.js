@@ -290,7 +290,8 @@ const usernameHint = () =>
   state.me ? h("input", { type: "text", name: "username", autocomplete: "username", value: state.me.username, hidden: true, readonly: true }) : null;
 
 /**
- * The dialog of a step-up: a fresh code (or a recovery code) for `two-step/reverify/`.
+ * The dialog of a step-up: a fresh code for `two-step/reverify/`, or the user's passkey
+ * (`two-step/reverify/options/`, then its assertion) when they have one.
  * Resolves true once the credential is verified again, false when the user cancels.
  */
 function askForFreshCode(maxAge) {
@@ -303,11 +304,17 @@ function askForFreshCode(maxAge) {
     }, "From your authenticator app.");
     const confirm = h("button", { type: "submit" }, "Confirm");
     const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    const active = ((state.status && state.status.methods) || []).filter((m) => m.status === "active");
+    const hasPasskey = passkeysSupported() && active.some((m) => m.kind === "passkey");
+    const hasApp = !hasPasskey || active.some((m) => m.kind === "authenticator_app");
+    const passkey = hasPasskey ? h("button", { type: "button", class: hasApp ? "secondary" : null }, "Use your passkey") : null;
+    code.hidden = confirm.hidden = !hasApp;
     const headingId = nextId("reverify");
     const form = h("form", { novalidate: true },
       h("h2", { id: headingId }, "Confirm it's you"),
-      h("p", {}, `This change needs a second step from the last ${minutes} minutes. Enter a fresh code.`),
-      box, code, h("div", { class: "actions" }, confirm, cancel));
+      h("p", {}, `This change needs a second step from the last ${minutes} minutes. ` +
+        (!hasPasskey ? "Enter a fresh code." : hasApp ? "Use your passkey, or enter a fresh code." : "Use your passkey.")),
+      box, code, h("div", { class: "actions" }, confirm, passkey, cancel));
     const dialog = h("dialog", { class: "card reverify", "aria-labelledby": headingId }, form);
     let settled = false;
     const finish = (verified) => {
@@ -317,19 +324,28 @@ function askForFreshCode(maxAge) {
       dialog.remove();
       resolve(verified);
     };
+    const verified = (answer) => {
+      if (answer.token) session.token = answer.token; // issuers that hand out a new one
+      finish(true);
+    };
+    if (passkey) {
+      passkey.addEventListener("click", () => submitting(passkey, box, async () => {
+        const options = await request("POST", `${AUTH}two-step/reverify/options/`);
+        const credential = await passkeyCeremony("get", options.public_key);
+        verified(await request("POST", `${AUTH}two-step/reverify/`, { credential }));
+      }));
+    }
     cancel.addEventListener("click", () => finish(false));
     dialog.addEventListener("cancel", () => finish(false)); // Escape
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       submitting(confirm, box, async () => {
-        const answer = await request("POST", `${AUTH}two-step/reverify/`, { code: code.input.value.trim() });
-        if (answer.token) session.token = answer.token; // issuers that hand out a new one
-        finish(true);
+        verified(await request("POST", `${AUTH}two-step/reverify/`, { code: code.input.value.trim() }));
       }, { fields: [code] });
     });
     document.body.append(dialog);
     dialog.showModal();
-    code.input.focus();
+    (hasApp ? code.input : passkey).focus();
   });
 }
 
