@@ -60,7 +60,8 @@ matrix: $(VENV)/.installed-tox
 	.ci/with-pythons $(VENV)/bin/tox p $(TOX_ARGS)
 
 ## bench: benchmarks against plain DRF on SQLite and PostgreSQL, and the load test (gunicorn,
-## wrk); results in benchmarks/results/ (docs/performance.md)
+## wrk; with Django's default password hasher and with MD5); results in benchmarks/results/
+## (docs/performance.md)
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_bench
 BENCH_LOAD_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_load
 .PHONY: bench bench-guard
