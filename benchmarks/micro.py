@@ -310,10 +310,10 @@ class Scenarios:
 
     def _challenge(self, user):
         """A fresh login challenge for ``user``, as ``login/`` makes it."""
-        from drf_twostep.services.login import _start_challenge
+        from drf_twostep.services.second_step import start_challenge
 
         user.backend = "django.contrib.auth.backends.ModelBackend"  # as authenticate() sets
-        return _start_challenge(user)["challenge"]
+        return start_challenge(user)["challenge"]
 
     def _verified_token(self, user):
         self._allow_code_again()

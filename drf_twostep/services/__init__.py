@@ -9,13 +9,12 @@ security events and sends its signals and notifications, once each.
 from ..enforcement import refresh_all
 from ._common import record_event
 from .housekeeping import delete_expired
-from .login import login, logout, send_login_code, start_second_step, verify_login
+from .login import login, logout, verify_login
 from .methods import (
     begin_setup,
     confirm_method,
     delete_method,
     remove_method,
-    status,
     update_method,
 )
 from .organizations import (
@@ -32,6 +31,8 @@ from .organizations import (
 from .passkeys import passwordless_login, passwordless_options
 from .recovery import recovery_codes_pdf, regenerate_recovery_codes
 from .reverify import reverify
+from .second_step import send_login_code, start_second_step
+from .status import status
 
 __all__ = [
     "admin_organization",

@@ -1,47 +1,33 @@
-"""Signing in: the password, the second step, codes sent for it, and signing out."""
+"""Signing in: the password, the second step, and signing out."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
 from types import SimpleNamespace
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import logout as django_logout
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import Throttled
 
 from ..adapter import get_adapter
-from ..constants import CHALLENGE_BYTES, EventKind, LoginStatus
-from ..crypto import digest
+from ..constants import EventKind, LoginStatus
 from ..enforcement import EnforcementState, must_set_up
 from ..exceptions import (
     CodeAlreadyUsed,
-    DeliveryFailed,
     InvalidCode,
     InvalidCredentials,
     InvalidPasskey,
     InvalidRecoveryCode,
-    MethodDoesNotSend,
-    NotFound,
 )
 from ..issuers import AMR_PASSWORD, get_issuer
-from ..methods import get_method, get_method_class, recovery
-from ..models import LoginChallenge, TwoStepMethod, TwoStepProfile
-from ..settings import twostep_settings
+from ..methods import get_method, recovery
+from ..models import TwoStepMethod, TwoStepProfile
 from ._challenges import check_not_locked, complete, open_challenge, register_failure
-from ._common import (
-    active_methods,
-    deliver,
-    login_completed,
-    record_events,
-    session_authenticated,
-    state_changed,
-)
+from ._common import login_completed, record_events, session_authenticated, state_changed
 from .devices import recognise, remember, sign_in_on_device
-from .methods import _LOAD, status, status_fields
-from .passkey_steps import challenge_options, failure_event, key_amr, second_step
+from .passkey_steps import failure_event, key_amr, second_step
+from .second_step import login_method, start_challenge
+from .status import LOAD, status, status_fields
 
 
 def login(request, username, password, *, device_token=None, issuer=None) -> dict:
@@ -61,7 +47,7 @@ def login(request, username, password, *, device_token=None, issuer=None) -> dic
         device = recognise(user, device_token, profile) if device_token else None
         credential = sign_in_on_device(request, user, device, issuer) if device else None
         if credential is None:
-            return _start_challenge(user, request)
+            return start_challenge(user, request)
         return _authenticated(request, user, credential)
     with transaction.atomic():  # the credential and the sign-in's writes, or nothing
         credential = issuer.issue(request, user, verified=False, profile=profile)
@@ -75,64 +61,6 @@ def login(request, username, password, *, device_token=None, issuer=None) -> dic
         "two_step": status(user, profile=profile),
     }
     return get_adapter().build_credential_response(request, user, response)
-
-
-def start_second_step(request, user) -> dict:
-    """The ``verification_required`` answer for ``user``, whose password another front end
-    checked (the Django admin's login form): a new challenge, as ``login()`` starts one."""
-    return _start_challenge(user, request)
-
-
-def _start_challenge(user, request=None) -> dict:
-    raw = secrets.token_urlsafe(CHALLENGE_BYTES)
-    lifetime = twostep_settings.CHALLENGE_LIFETIME
-    now = timezone.now()
-    login_challenge = LoginChallenge.objects.create(
-        digest=digest(raw),
-        user=user,
-        backend=getattr(user, "backend", "") or "",
-        created_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
-    )
-    methods = active_methods(user)
-    default = next((m for m in methods if m.is_default), methods[0] if methods else None)
-    if default is not None:
-        _send_at_login_start(request, login_challenge, default)
-    return {
-        "status": LoginStatus.VERIFICATION_REQUIRED.value,
-        "challenge": raw,
-        "expires_in": lifetime,
-        "methods": methods,
-        "default_method": default.pk if default else None,
-        **challenge_options(login_challenge, methods),
-    }
-
-
-def _send_at_login_start(request, login_challenge, method) -> None:
-    """With an SMS or email default, send its code as the login starts. A failure here is
-    not the login's: the client can ask again with ``login/send-code/`` and see it."""
-    handler = get_method(method)
-    if handler is None or not handler.sends_code:
-        return
-    try:
-        deliver(request, handler, login_challenge)
-    except (DeliveryFailed, Throttled):
-        pass
-
-
-def send_login_code(request, challenge, method_id) -> int:
-    """``login/send-code/``: a fresh code for the challenge's user by the method
-    ``method_id``; the previous code for this challenge stops working. Returns its lifetime."""
-    now = timezone.now()
-    with transaction.atomic():
-        login_challenge = open_challenge(challenge, now)
-        user = login_challenge.user
-        check_not_locked(user.two_step, login_challenge, now)
-        method = _login_method(TwoStepMethod.objects.filter(user=user), method_id)
-        handler = get_method(method)
-        if not handler.sends_code:
-            raise MethodDoesNotSend()
-    return deliver(request, handler, login_challenge)
 
 
 def verify_login(
@@ -182,7 +110,7 @@ def verify_login(
 
 
 def _authenticated(
-    request, user, credential, *, profile=_LOAD, methods=None, known=None, **extra
+    request, user, credential, *, profile=LOAD, methods=None, known=None, **extra
 ) -> dict:
     """The answer of a completed sign-in: the credential and the user's status (from
     ``profile``, ``methods`` and ``known`` when the caller has them)."""
@@ -217,7 +145,7 @@ def _verify(
                 done.method = second_step(login_challenge, credential, method_id)
                 amr = {"amr": [AMR_PASSWORD, key_amr(done.method)]}
             else:
-                done.method = _login_method(done.methods, method_id)
+                done.method = login_method(done.methods, method_id)
                 get_method(done.method).verify(code, challenge=login_challenge)
         except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode, InvalidPasskey) as exc:
             # The counters and their events are committed together (raised after the block).
@@ -247,18 +175,6 @@ def _verify(
         if remember_device:
             done.credential.update(remember(request, user, now))
     return done
-
-
-def _login_method(methods, method_id) -> TwoStepMethod:
-    """The active method ``method_id`` of ``methods`` (the user's), else the default one."""
-    active = [m for m in methods if m.is_active]
-    if method_id is None:
-        method = next((m for m in active if m.is_default), active[0] if active else None)
-    else:
-        method = next((m for m in active if str(m.pk) == str(method_id)), None)
-    if method is None or get_method_class(method.kind) is None:
-        raise NotFound()
-    return method
 
 
 def logout(request) -> None:

@@ -18,8 +18,8 @@ from ..issuers import get_issuer
 from ..methods import passkey as ceremonies
 from ._challenges import count_failure
 from ._common import login_completed, profile_for_update, record_event, state_changed
-from .methods import status
 from .passkey_steps import failure_event, key_amr, require
+from .status import status
 
 # -- a passkey alone ------------------------------------------------------------------------
 
