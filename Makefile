@@ -60,8 +60,9 @@ matrix: $(VENV)/.installed-tox
 	.ci/with-pythons $(VENV)/bin/tox p $(TOX_ARGS)
 
 ## bench: benchmarks against plain DRF on SQLite and PostgreSQL, the load test (gunicorn,
-## wrk) and the scale run (10^4 to 10^6 users on PostgreSQL, ~20 minutes; not in CI);
-## results in benchmarks/results/ (docs/performance.md)
+## wrk; with Django's default password hasher and with MD5) and the scale run (10^4 to 10^6
+## users on PostgreSQL, ~20 minutes; not in CI); results in benchmarks/results/
+## (docs/performance.md)
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_bench
 BENCH_LOAD_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_load
 BENCH_SCALE_POSTGRES ?= postgres://postgres@127.0.0.1:5432/tw_scale

@@ -2,16 +2,22 @@
 The load test: the example project under gunicorn on PostgreSQL, driven by ``wrk`` on loopback.
 
     python -m benchmarks.load --database postgres://postgres@127.0.0.1:5432/drf_twostep_load
+    python -m benchmarks.load --hasher default --hasher md5 --rounds 3 --seconds 8
 
-Creates (and afterwards drops) that database, migrates it, runs ``seed_demo`` and adds the
-load-test users, then serves the example project (``benchmarks.load_settings``) with gunicorn
-and measures, in alternating rounds against the same server:
+For each password hasher (``--hasher``: ``default``, Django's own PBKDF2, and ``md5``; both
+unless one is named) it creates (and afterwards drops) that database, migrates it, runs
+``seed_demo`` and adds the load-test users with passwords hashed by that hasher, then serves
+the example project (``benchmarks.load_settings``, which reads the hasher from
+``BENCH_LOAD_HASHER``) with gunicorn and measures, in alternating rounds against the same server:
 
 - the enforced GET (``TwoStepTokenAuthentication``) against the same trivial view with plain
-  DRF ``TokenAuthentication``, without and with the Redis ENFORCEMENT_CACHE;
-- the two-step login (``login/`` then ``login/verify/`` with a recovery code, each reply's
-  replacement code used for the next sign-in) against the password-only login of a user
-  without 2SV (``login/`` answering ``authenticated``).
+  DRF ``TokenAuthentication``, without and with the Redis ENFORCEMENT_CACHE
+  (``BENCH_LOAD_REDIS_URL``);
+- the full two-step sign-in (``login/`` then ``login/verify/`` with a recovery code, each
+  reply's replacement code used for the next sign-in) against the password-only sign-in of a
+  user without 2SV (``login/`` answering ``authenticated``): sign-ins per second, and the
+  latency of a whole sign-in (from sending ``login/`` to the answer of ``login/verify/``,
+  timed in wrk's Lua with the monotonic clock), and of ``login/verify/`` alone.
 
 A login by TOTP code cannot be repeated under load: each code works once per 30-second step.
 """
@@ -41,6 +47,11 @@ from benchmarks.micro import PASSWORD, redis_reachable  # noqa: E402
 
 # A Redis database of its own, so that no other user of the server sees or clears its keys.
 REDIS_URL = os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6379/5")
+# --hasher: what ``BENCH_LOAD_HASHER`` tells benchmarks.load_settings, and how it is reported.
+HASHERS = {
+    "default": "Django's default (PBKDF2-SHA256)",
+    "md5": "MD5 (benchmark only)",
+}
 
 ALICE = "alice"
 BASELINE_USER = "carol"  # no clinic, no 2SV: the password alone signs her in
@@ -105,13 +116,14 @@ def setup_users(users):
 # -- the server ------------------------------------------------------------------------------
 
 
-def _env(database, redis):
+def _env(database, redis, hasher):
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="benchmarks.load_settings",
         PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "example_project")]),
         DATABASE_URL=database,
         DJANGO_DEBUG="0",
+        BENCH_LOAD_HASHER=hasher,
     )
     env.pop("REDIS_URL", None)
     if redis:
@@ -126,8 +138,8 @@ def _free_port():
 
 
 class Server:
-    def __init__(self, database, redis, workers):
-        self.port = _free_port()
+    def __init__(self, database, redis, workers, hasher, port=None):
+        self.port = port or _free_port()
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
         self.process = subprocess.Popen(
             [
@@ -138,7 +150,7 @@ class Server:
                 "--worker-class=sync",
                 "--log-level=warning",
             ],
-            env=_env(database, redis),
+            env=_env(database, redis, hasher),
             stdout=subprocess.DEVNULL,
             stderr=sys.stderr,
             start_new_session=True,
@@ -173,15 +185,43 @@ function setup(thread)
   thread:set("index", #threads)
 end
 function done(summary, latency, requests)
-  local logins = 0
-  for _, t in ipairs(threads) do logins = logins + (t:get("logins") or 0) end
+  local logins, signins, verifies, rate = 0, {}, {}, 0
+  for _, t in ipairs(threads) do
+    logins = logins + (t:get("logins") or 0)
+    -- Each connection's sign-ins over the time from its first request to its last sign-in:
+    -- what a round's end cuts off (a sign-in under way) does not count against the rate.
+    local first, last = t:get("first_us"), t:get("last_us")
+    if first and last and last > first then rate = rate + t:get("logins") * 1e6 / (last - first) end
+    for _, d in ipairs(t:get("signins") or {}) do
+      table.insert(signins, string.format("%d", d))
+    end
+    for _, d in ipairs(t:get("verifies") or {}) do
+      table.insert(verifies, string.format("%d", d))
+    end
+  end
   io.write("WRK_JSON " .. string.format(
     '{"requests": %d, "duration_us": %d, "errors_status": %d, "errors_socket": %d, '
-    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "logins": %d}\\n',
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "logins": %d, '
+    .. '"signin_us": [%s], "verify_us": [%s], "signin_rate": %.6f}\\n',
     summary.requests, summary.duration, summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), logins))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), logins,
+    table.concat(signins, ","), table.concat(verifies, ","), rate))
+end
+"""
+
+# The monotonic clock in microseconds, through LuaJIT's FFI (wrk runs LuaJIT).
+_CLOCK = """
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock_id, bench_timespec *tp);
+]]
+local clock_now = ffi.new("bench_timespec")
+local function now_us()
+  ffi.C.clock_gettime(1, clock_now)  -- CLOCK_MONOTONIC
+  return tonumber(clock_now.tv_sec) * 1e6 + tonumber(clock_now.tv_nsec) / 1e3
 end
 """
 
@@ -191,20 +231,25 @@ logins = 0
 """
 
 # One connection per thread, so each thread's Lua state follows one user's sign-ins in order.
-_LOGIN_FLOW = """
+_LOGIN_FLOW = (
+    _CLOCK
+    + """
 users = {%(users)s}
 local json = {["Content-Type"] = "application/json"}
 function init(args)
   me = users[index]
   code = me[2]
-  logins = 0
+  logins, signins, verifies = 0, {}, {}
   challenge = nil
 end
 function request()
   if challenge == nil then
+    started = now_us()
+    first_us = first_us or started
     return wrk.format("POST", "/api/auth/login/", json,
       '{"username": "' .. me[1] .. '", "password": "%(password)s"}')
   end
+  verify_started = now_us()
   return wrk.format("POST", "/api/auth/login/verify/", json,
     '{"challenge": "' .. challenge .. '", "recovery_code": "' .. code .. '"}')
 end
@@ -215,25 +260,42 @@ function response(status, headers, body)
     challenge = nil
     local replacement = body:match('"recovery_codes":%%["([^"]+)"')
     if status == 200 and replacement then
+      local now = now_us()
       code = replacement
       logins = logins + 1
+      table.insert(signins, now - started)
+      table.insert(verifies, now - verify_started)
+      last_us = now
     end
   end
 end
 """
+)
 
-_PASSWORD_LOGIN = """
+_PASSWORD_LOGIN = (
+    _CLOCK
+    + """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"username": "%(user)s", "password": "%(password)s"}'
-function init(args) logins = 0 end
+function init(args) logins, signins = 0, {} end
+function request()
+  started = now_us()
+  first_us = first_us or started
+  return wrk.format()
+end
 function response(status, headers, body)
-  if status == 200 then logins = logins + 1 end
+  if status == 200 then
+    last_us = now_us()
+    logins = logins + 1
+    table.insert(signins, last_us - started)
+  end
 end
 """
+)
 
 
-def wrk(url, path, script, *, threads, connections, seconds):
+def wrk(url, path, script, *, threads, connections, seconds, timeout=10):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script + _REPORT)
     try:
@@ -243,7 +305,7 @@ def wrk(url, path, script, *, threads, connections, seconds):
                 f"-t{threads}",
                 f"-c{connections}",
                 f"-d{seconds}s",
-                "--timeout=10s",
+                f"--timeout={timeout}s",
                 "-s",
                 lua.name,
                 url + path,
@@ -257,7 +319,8 @@ def wrk(url, path, script, *, threads, connections, seconds):
     line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
     run = json.loads(line.split(" ", 1)[1])
     run["rps"] = run["requests"] / (run["duration_us"] / 1e6)
-    run["logins_per_s"] = run["logins"] / (run["duration_us"] / 1e6)
+    # Sign-ins: each connection's over its own span (``signin_rate``), summed.
+    run["logins_per_s"] = run["signin_rate"] or run["logins"] / (run["duration_us"] / 1e6)
     return run
 
 
@@ -265,46 +328,93 @@ def _median(runs, key):
     return statistics.median(run[key] for run in runs)
 
 
-def summarize(name, baseline_name, subject_runs, baseline_runs, per="request"):
+def _percentile(values, q):
+    """The ``q``-th percentile (nearest rank) of ``values``, or None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def _ms(us):
+    return None if us is None else us / 1000
+
+
+def summarize(name, baseline_name, subject_runs, baseline_runs, hasher, per="request"):
+    """A row: medians over rounds of the rates and, for requests, of wrk's percentiles; for
+    sign-ins, the percentiles of every sign-in of every round (timed in the Lua script)."""
     s_key = "rps" if per == "request" else "logins_per_s"
     row = {
         "group": "under load",
         "name": name,
         "baseline": baseline_name,
+        "hasher": hasher,
         "rounds": len(subject_runs),
-        "rate_unit": "requests/s" if per == "request" else "logins/s",
+        "rate_unit": "requests/s" if per == "request" else "sign-ins/s",
         "rate": _median(subject_runs, s_key),
         "baseline_rate": _median(baseline_runs, s_key),
-        "p50_ms": _median(subject_runs, "p50_us") / 1000,
-        "p99_ms": _median(subject_runs, "p99_us") / 1000,
-        "baseline_p50_ms": _median(baseline_runs, "p50_us") / 1000,
-        "baseline_p99_ms": _median(baseline_runs, "p99_us") / 1000,
         "errors": sum(r["errors_status"] + r["errors_socket"] for r in subject_runs),
         "baseline_errors": sum(r["errors_status"] + r["errors_socket"] for r in baseline_runs),
+        # Answers of 400 and more, and connect, read, write errors and wrk's time-outs.
+        "errors_status": sum(r["errors_status"] for r in subject_runs + baseline_runs),
+        "errors_socket": sum(r["errors_socket"] for r in subject_runs + baseline_runs),
     }
+    if per == "request":
+        for prefix, runs in (("", subject_runs), ("baseline_", baseline_runs)):
+            row[f"{prefix}p50_ms"] = _median(runs, "p50_us") / 1000
+            row[f"{prefix}p99_ms"] = _median(runs, "p99_us") / 1000
+    else:
+        for prefix, runs in (("", subject_runs), ("baseline_", baseline_runs)):
+            signins = [d for r in runs for d in r["signin_us"]]
+            row[f"{prefix}count"] = len(signins)
+            row[f"{prefix}p50_ms"] = _ms(_percentile(signins, 50))
+            row[f"{prefix}p99_ms"] = _ms(_percentile(signins, 99))
+        verifies = [d for r in subject_runs for d in r["verify_us"]]
+        row["verify_p50_ms"] = _ms(_percentile(verifies, 50))
+        row["verify_p99_ms"] = _ms(_percentile(verifies, 99))
     pairs = list(zip(subject_runs, baseline_runs, strict=True))
     row["rate_ratio"] = statistics.median(s[s_key] / max(b[s_key], 1e-9) for s, b in pairs)
-    row["p50_ratio"] = statistics.median(s["p50_us"] / max(b["p50_us"], 1) for s, b in pairs)
     return row
+
+
+def _fmt(value, spec=".1f"):
+    return "–" if value is None else format(value, spec)
+
+
+def _rate(value):
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def markdown(rows):
     lines = [
-        "| benchmark | baseline | rate | baseline rate | rate ratio | p50 ms | p99 ms "
-        "| baseline p50 ms | baseline p99 ms | p50 ratio | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| hasher | benchmark | baseline | rate | baseline rate | rate ratio | p50 ms | p99 ms "
+        "| baseline p50 ms | baseline p99 ms | errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        rate, baseline_rate = (_rate(r["rate"]), _rate(r["baseline_rate"]))
         lines.append(
-            f"| {r['name']} | {r['baseline']} | {r['rate']:,.0f} {r['rate_unit']} | "
-            f"{r['baseline_rate']:,.0f} | {r['rate_ratio']:.2f} | {r['p50_ms']:.1f} | "
-            f"{r['p99_ms']:.1f} | {r['baseline_p50_ms']:.1f} | {r['baseline_p99_ms']:.1f} | "
-            f"{r['p50_ratio']:.2f} | {r['errors'] + r['baseline_errors']} |"
+            f"| {r['hasher']} | {r['name']} | {r['baseline']} | {rate} {r['rate_unit']} | "
+            f"{baseline_rate} | {r['rate_ratio']:.2f} | {_fmt(r['p50_ms'])} | "
+            f"{_fmt(r['p99_ms'])} | {_fmt(r['baseline_p50_ms'])} | "
+            f"{_fmt(r['baseline_p99_ms'])} | {r['errors'] + r['baseline_errors']} |"
         )
+    verifies = [r for r in rows if "verify_p50_ms" in r]
+    if verifies:
+        lines.append("")
+        lines.append("| hasher | `login/verify/` alone, p50 ms | p99 ms | sign-ins timed |")
+        lines.append("|---|---:|---:|---:|")
+        for r in verifies:
+            lines.append(
+                f"| {r['hasher']} | {_fmt(r['verify_p50_ms'])} | {_fmt(r['verify_p99_ms'])} | "
+                f"{r['count']} (password-only: {r['baseline_count']}) |"
+            )
     return "\n".join(lines)
 
 
-def run(args):
+def run(args, hasher):
+    """Every row for one password hasher, on a database of its own (its users' passwords are
+    hashed by that hasher)."""
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
     connections = args.connections
@@ -313,7 +423,7 @@ def run(args):
     try:
         setup = subprocess.run(
             [sys.executable, "-m", "benchmarks.load", "--setup-users", *users],
-            env=_env(args.database, redis=redis_reachable(REDIS_URL)),
+            env=_env(args.database, redis_reachable(REDIS_URL), hasher),
             capture_output=True,
             text=True,
             check=True,
@@ -326,7 +436,7 @@ def run(args):
         if redis_reachable(REDIS_URL):
             phases.append((True, "Redis ENFORCEMENT_CACHE"))
         for redis, label in phases:
-            server = Server(args.database, redis, args.workers)
+            server = Server(args.database, redis, args.workers, hasher, args.port)
             try:
                 for path in ("/bench/plain/", "/bench/enforced/"):  # warm up both
                     wrk(server.url, path, get, threads=2, connections=4, seconds=2)
@@ -350,10 +460,11 @@ def run(args):
                         "GET, DRF TokenAuthentication",
                         enforced,
                         plain,
+                        hasher,
                     )
                 )
                 if not redis:
-                    rows.append(login_rows(server, data, users, args))
+                    rows.append(login_rows(server, data, users, args, hasher))
             finally:
                 server.stop()
     finally:
@@ -362,8 +473,9 @@ def run(args):
     return rows
 
 
-def login_rows(server, data, users, args):
+def login_rows(server, data, users, args, hasher):
     connections = args.connections
+    seconds = args.login_seconds or args.seconds
     two_step, password_only = [], []
     password_script = _PASSWORD_LOGIN % {"user": BASELINE_USER, "password": PASSWORD}
     for index in range(args.rounds):
@@ -382,14 +494,18 @@ def login_rows(server, data, users, args):
                     lua,
                     threads=connections,
                     connections=connections,
-                    seconds=args.seconds,
+                    seconds=seconds,
+                    # A sign-in with a slow hasher on a busy machine may take seconds: the
+                    # sign-in's own timing (Lua) is what counts; wrk's would drop them.
+                    timeout=60,
                 )
             )
     return summarize(
-        "two-step login: login/ + login/verify/ (recovery code)",
+        "two-step sign-in: login/ + login/verify/ (recovery code)",
         "password-only login/ of a user without 2SV",
         two_step,
         password_only,
+        hasher,
         per="login",
     )
 
@@ -401,10 +517,20 @@ def main(argv=None) -> int:
         default="postgres://postgres@127.0.0.1:5432/drf_twostep_load",
         help="PostgreSQL URL; the database is created and dropped",
     )
+    parser.add_argument(
+        "--hasher",
+        action="append",
+        choices=sorted(HASHERS),
+        help="password hasher: default (Django's PBKDF2) or md5; repeat for both (the default)",
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8, help="per wrk run")
+    parser.add_argument(
+        "--login-seconds", type=int, help="per wrk run of the sign-ins (default: --seconds)"
+    )
     parser.add_argument("--output", help="directory for load.jsonl and load.md")
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--setup-users", nargs="*", help=argparse.SUPPRESS)
@@ -412,14 +538,19 @@ def main(argv=None) -> int:
     if args.setup_users is not None:
         setup_users(args.setup_users)
         return 0
-    rows = run(args)
+    hashers = list(dict.fromkeys(args.hasher or ["default", "md5"]))
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rows = [row for hasher in hashers for row in run(args, hasher)]
+    seconds = args.login_seconds or args.seconds
     info = {
         **machine(),
+        "date": started,
         "database": "postgresql",
         "workers": args.workers,
-        "load": f"wrk, {args.connections * 2} connections (GET), {args.connections} (login), "
-        f"{args.rounds} rounds of {args.seconds} s",
-        "password_hasher": "MD5 (benchmark only)",
+        "load": f"wrk on loopback, {args.connections * 2} connections (GET), "
+        f"{args.connections} (sign-ins), {args.rounds} rounds of {args.seconds} s (GET) "
+        f"and {seconds} s (sign-ins)",
+        "password_hashers": {hasher: HASHERS[hasher] for hasher in hashers},
     }
     lines = [json.dumps({"machine": info}, sort_keys=True)]
     lines += [json.dumps(row, sort_keys=True) for row in rows]

@@ -1,6 +1,7 @@
 """
 Two steps at the Django admin's login: the password, then a code (authenticator app, SMS,
-email) or a recovery code, through the same flows, lockout and throttles as the API.
+email), a passkey or a recovery code, through the same flows, lockout and throttles as the
+API.
 
 With drf-twostep installed the default site (``django.contrib.admin.site``) gets this login at
 start-up, so a project changes no URLs (``ADMIN_TWO_STEP`` turns it off). A project's own
@@ -19,6 +20,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.sites import AdminSite
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import LoginView
+from django.db import transaction
 from django.forms.utils import ErrorDict
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -38,6 +40,7 @@ from .issuers import SessionIssuer
 from .methods import get_method
 from .models import LoginChallenge
 from .services._common import active_methods
+from .services.passkey_steps import challenge_options
 from .throttling import LoginThrottle, SendCodeThrottle, VerifyThrottle
 
 # Session key of the login challenge between the password and the code (the raw value: the
@@ -148,23 +151,27 @@ class TwoStepLoginView(LoginView):
             return self.restart(InvalidChallenge())
         form = AdminCodeForm(request.POST, methods=active_methods(challenge.user))
         throttle = SendCodeThrottle() if send else VerifyThrottle()
+        again = {"challenge": challenge, "form": form}  # the page shown again
         if not throttle.allow_request(request, self):
             form.add_error(None, error_text(Throttled(wait=throttle.wait())))
-            return self.render_second_step(raw, challenge.user, form=form, status=429)
+            return self.render_second_step(raw, challenge.user, status=429, **again)
         if not form.is_valid():
-            return self.render_second_step(raw, challenge.user, form=form)
+            return self.render_second_step(raw, challenge.user, **again)
         data = form.cleaned_data
         try:
             if send:
                 services.send_login_code(request, raw, data["method"])
-                form = AdminCodeForm(initial={"method": data["method"]}, methods=form.methods)
-                return self.render_second_step(raw, challenge.user, form=form, sent=True)
+                again["form"] = AdminCodeForm(
+                    initial={"method": data["method"]}, methods=form.all_methods
+                )
+                return self.render_second_step(raw, challenge.user, sent=True, **again)
             result = services.verify_login(
                 request,
                 raw,
                 code=data["code"] or None,
                 method_id=data["method"],
                 recovery_code=data["recovery_code"] or None,
+                credential=data["credential"] or None,
                 issuer=SessionIssuer(),
             )
         except (InvalidChallenge, ChallengeExpired) as exc:
@@ -172,7 +179,7 @@ class TwoStepLoginView(LoginView):
         except (TwoStepError, Throttled) as exc:
             form.add_error(None, error_text(exc))
             status = exc.status_code if exc.status_code == 429 else 200
-            return self.render_second_step(raw, challenge.user, form=form, status=status)
+            return self.render_second_step(raw, challenge.user, status=status, **again)
         request.session.pop(ADMIN_CHALLENGE_KEY, None)
         if result.get("recovery_codes"):
             return TemplateResponse(
@@ -196,21 +203,36 @@ class TwoStepLoginView(LoginView):
         return self.render_to_response(self.get_context_data(form=form))
 
     def render_second_step(
-        self, raw, user, *, form=None, default=None, sent=False, extra=None, status=200
+        self,
+        raw,
+        user,
+        *,
+        form=None,
+        default=None,
+        sent=False,
+        extra=None,
+        challenge=None,
+        status=200,
     ):
-        methods = form.methods if form is not None else active_methods(user)
+        """The second step's page: with the start's answer (``extra``), or shown again for
+        ``challenge``, whose passkey options are then made anew (the earlier ones stop
+        working)."""
+        methods = form.all_methods if form is not None else active_methods(user)
         if form is None:
             form = AdminCodeForm(initial={"method": default}, methods=methods)
+        if extra is None and challenge is not None:
+            with transaction.atomic():
+                extra = challenge_options(challenge, methods, replace=True)
         chosen = form["method"].value()
-        sending = [m.pk for m in methods if getattr(get_method(m), "sends_code", False)]
+        sending = [m.pk for m in form.methods if getattr(get_method(m), "sends_code", False)]
         context = {
             **self.get_context_data(form=form),
             "code_form": form,
             "code_sent": sent,
             "sending_methods": sending,
             "chosen_method": chosen,
-            # Passkeys: the request options of the challenge, when the kind is wired in
-            # (drf_twostep/admin/verify.html has a block ``twostep_passkey`` for them).
+            # The request options of the challenge when the user has a passkey (the block
+            # ``twostep_passkey`` of drf_twostep/admin/verify.html offers it).
             "passkey_options": (extra or {}).get("passkey"),
         }
         return TemplateResponse(self.request, self.verify_template_name, context, status=status)

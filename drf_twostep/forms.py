@@ -5,7 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .exceptions import InvalidPasskey
 from .methods import get_method_class
+from .methods._webauthn import MAX_CREDENTIAL_JSON
+from .methods.passkey import KIND as PASSKEY
 
 
 def method_label(method) -> str:
@@ -17,8 +20,10 @@ def method_label(method) -> str:
 
 class AdminCodeForm(forms.Form):
     """
-    The second step: a code of one of ``methods`` (the user's active methods), or a
-    recovery code. Sending a code (the ``twostep_send`` button) needs only the method.
+    The second step: a code of one of ``methods`` (the user's active methods that take a
+    code: not passkeys), a recovery code, or a passkey's assertion (``credential``, its JSON,
+    which the page's script fills in). Sending a code (the ``twostep_send`` button) needs
+    only the method.
     """
 
     method = forms.TypedChoiceField(label=_("Method"), coerce=int, required=False, empty_value=None)
@@ -45,9 +50,14 @@ class AdminCodeForm(forms.Form):
         ),
     )
 
+    credential = forms.CharField(
+        required=False, max_length=MAX_CREDENTIAL_JSON, widget=forms.HiddenInput
+    )
+
     def __init__(self, *args, methods, **kwargs):
         super().__init__(*args, **kwargs)
-        self.methods = list(methods)
+        self.all_methods = list(methods)
+        self.methods = [m for m in self.all_methods if m.kind != PASSKEY]
         self.fields["method"].choices = [(m.pk, method_label(m)) for m in self.methods]
 
     def clean(self):
@@ -55,6 +65,13 @@ class AdminCodeForm(forms.Form):
         if self.data.get("twostep_send"):
             if data.get("method") is None:
                 self.add_error("method", _("Choose the method to send a code by."))
+            return data
+        if "credential" in self.errors:  # too long to be one
+            raise forms.ValidationError(InvalidPasskey.default_detail)
+        if data.get("credential"):
+            # A passkey's assertion: what was typed beside it is not sent.
+            data["code"] = data["recovery_code"] = ""
+            data["method"] = None
             return data
         code, recovery_code = data.get("code", "").strip(), data.get("recovery_code", "").strip()
         if bool(code) == bool(recovery_code):

@@ -19,6 +19,11 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("two-step/", views.StatusView.as_view(), name="status"),
     path("two-step/reverify/", views.ReverifyView.as_view(), name="reverify"),
+    path(
+        "two-step/reverify/options/",
+        views.ReverifyOptionsView.as_view(),
+        name="reverify-options",
+    ),
     path("two-step/methods/", views.MethodListView.as_view(), name="method-list"),
     path("two-step/methods/<int:pk>/", views.MethodDetailView.as_view(), name="method-detail"),
     path(

@@ -8,13 +8,16 @@ log to ``artifacts/browser-server.log``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.serving import runserver
 
@@ -134,3 +137,57 @@ def shot(request):
         return path
 
     return take
+
+
+# -- passkeys ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def localhost(live_server) -> str:
+    """The demo's URL at localhost, where its passkeys work (their RP ID)."""
+    port = urlsplit(live_server).port
+    return f"http://localhost:{port}"
+
+
+@pytest.fixture
+def authenticator(page: Page):
+    """A virtual authenticator in the page's browser: ``(CDP session, authenticator id)``."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "ctap2Version": "ctap2_1",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, added["authenticatorId"]
+
+
+def credentials(authenticator) -> list:
+    """The credentials the virtual authenticator holds."""
+    cdp, authenticator_id = authenticator
+    return cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
+
+
+def add_first_passkey(page: Page, localhost: str, username: str, password: str) -> None:
+    """Sign in to the demo at localhost with the password of ``username`` (who has no 2SV)
+    and add a passkey on My Account, which turns 2SV on; ends on My Account."""
+    page.goto(localhost + "/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"My Account: {username}")
+    page.get_by_role("link", name="Add a passkey").click()
+    page.get_by_label("Your password").fill(password)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("2-Step Verification is on")
+    page.get_by_role("button", name=re.compile("^I've saved it")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"My Account: {username}")

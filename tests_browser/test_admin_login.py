@@ -2,7 +2,8 @@
 The Django admin's two-step login in a real browser: a staff user with 2SV gives a code after
 the password (a wrong one is refused), lands in the admin with a session the API accepts; a
 staff member of a clinic that requires 2SV and who has none is refused and told where to set it
-up.
+up; a superuser whose method is a passkey uses it after the password (Chromium's virtual
+authenticator, at localhost: the demo's RP ID).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import time
 
 import pyotp
 import pytest
+from conftest import add_first_passkey, credentials
 from playwright.sync_api import Page, expect
 
 KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # seed_demo's authenticator key
 STAFF = {
     "dana": "demo-dana-2sv",  # superuser, 2SV on
     "erin": "demo-erin-2sv",  # staff of Demo Clinic (2SV required), no 2SV
+    "gale": "demo-gale-passkey",  # superuser, a passkey added in the demo
 }
 USERS = f"""
 from django.contrib.auth import get_user_model
@@ -31,6 +34,7 @@ erin = User.objects.create_user("erin", "erin@example.com", {STAFF["erin"]!r}, i
 Membership.objects.create(
     user=erin, clinic=Clinic.objects.get(name=CLINIC_NAME), role=Membership.Role.STAFF
 )
+User.objects.create_superuser("gale", "gale@example.com", {STAFF["gale"]!r})
 """
 
 
@@ -39,8 +43,8 @@ def staff_users(live_server, example_manage):
     example_manage("shell", "-c", USERS)
 
 
-def password_step(page: Page, username: str) -> None:
-    page.goto("/admin/")
+def password_step(page: Page, username: str, base: str = "") -> None:
+    page.goto(base + "/admin/")
     expect(page).to_have_url(re.compile(r"/admin/login/\?next=/admin/$"))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(STAFF[username])
@@ -83,3 +87,24 @@ def test_staff_who_must_have_two_step_and_have_none_are_refused(page: Page, staf
     shot(page, "refused")
     page.goto("/admin/")
     expect(page).to_have_url(re.compile(r"/admin/login/"))
+
+
+def test_a_superuser_with_a_passkey_uses_it_at_the_admin(
+    page: Page, staff_users, localhost, authenticator, shot
+):
+    add_first_passkey(page, localhost, "gale", STAFF["gale"])
+    [before] = credentials(authenticator)
+    password_step(page, "gale", localhost)
+    expect(page.get_by_role("heading", name="2-Step Verification")).to_be_visible()
+    expect(page.get_by_text("Use your passkey, or a recovery code.")).to_be_visible()
+    expect(page.get_by_label("Code:", exact=True)).to_have_count(0)
+    shot(page, "second-step-with-a-passkey")
+    page.get_by_role("button", name="Use a passkey").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    shot(page, "admin-index-after-the-passkey")
+    [after] = credentials(authenticator)
+    assert after["signCount"] == before["signCount"] + 1  # the admin's assertion
+    me = page.request.get(localhost + "/api/me/")
+    assert me.status == 200, me.text()
+    assert me.json()["username"] == "gale"

@@ -12,7 +12,9 @@ import time
 
 import pyotp
 import pytest
+import screens
 from playwright.sync_api import Page, expect
+from screens import heading, sign_out
 
 # seed_demo's users and alice's authenticator key (example_project/clinics/management/commands).
 PASSWORDS = {"alice": "demo-alice-2sv", "bob": "demo-bob-2sv", "carol": "demo-carol-2sv"}
@@ -29,22 +31,8 @@ def code_at(key: str, step: int) -> str:
     return pyotp.TOTP(key).at(step * PERIOD)
 
 
-def heading(page: Page, name) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text(name)
-
-
 def sign_in(page: Page, username: str) -> None:
-    page.goto("/")
-    heading(page, "Sign in")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in", exact=True).click()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name=re.compile("^Sign out")).click()
-    heading(page, "Sign in")
-    expect(page.get_by_role("alert")).to_have_text("You're signed out.")
+    screens.sign_in(page, username, PASSWORDS[username])
 
 
 def fits_phone_width(page: Page) -> bool:

@@ -8,10 +8,9 @@ alone. The page is opened at localhost, the demo's RP ID.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
-from conftest import manage
+from conftest import credentials, manage
 from playwright.sync_api import Page, expect
 
 USERNAME = "pat"
@@ -20,13 +19,6 @@ PASSWORD = "demo-pat-passkey"
 
 def heading(page: Page, name) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
-
-
-@pytest.fixture
-def localhost(live_server) -> str:
-    """The demo's URL at localhost, where its passkeys work (their RP ID)."""
-    port = urlsplit(live_server).port
-    return f"http://localhost:{port}"
 
 
 @pytest.fixture
@@ -39,33 +31,6 @@ def user(live_server):
         f"{PASSWORD!r})",
     )
     return USERNAME
-
-
-@pytest.fixture
-def authenticator(page: Page):
-    """A virtual authenticator in the page's browser: ``(CDP session, authenticator id)``."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable", {"enableUI": False})
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "ctap2Version": "ctap2_1",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp, added["authenticatorId"]
-
-
-def credentials(authenticator) -> list:
-    cdp, authenticator_id = authenticator
-    return cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
 
 
 def sign_out(page: Page) -> None:

@@ -3,10 +3,11 @@ Passkeys: the second step is a signature by a key that never leaves the user's a
 and works only on this site's origins (WebAuthn Level 3, verified by py_webauthn:
 ``pip install "drf-twostep[passkeys]"``).
 
-Three ceremonies, each with a challenge of its own (``PasskeyChallenge``): the registration
+Four ceremonies, each with a challenge of its own (``PasskeyChallenge``): the registration
 of a pending method (``registration_options``, then ``register``), the second step of a login
-challenge (``login_options``, then ``verify_second_step``), and a sign-in with a passkey
-alone (``passwordless_options``, then ``verify_passwordless``). A ceremony's challenge is
+challenge (``login_options``, then ``verify_second_step``), a signed-in user's step-up
+(``reverify_options``, then ``verify_reverify``), and a sign-in with a passkey alone
+(``passwordless_options``, then ``verify_passwordless``). A ceremony's challenge is
 bound to what it is for, expires with it, is compared in constant time and works once:
 py_webauthn is stateless and would accept the same assertion twice.
 
@@ -131,25 +132,42 @@ def register(method, credential) -> PasskeyCredential:
 # -- assertions ---------------------------------------------------------------------------
 
 
-def login_options(login_challenge) -> dict | None:
+def login_options(login_challenge, *, replace=False) -> dict | None:
     """
     Request options (``PublicKeyCredentialRequestOptionsJSON``) for the second step of
     ``login_challenge``: the user's active passkeys in ``allowCredentials``, user verification
-    preferred, a fresh challenge bound to it that expires with it and replaces any earlier
-    one. None when the user has no active passkey.
+    preferred, a fresh challenge bound to it that expires with it. None when the user has no
+    active passkey. With ``replace`` the login challenge's earlier options stop working (a
+    page that asks again); without, it has none yet (it is being made).
     """
     allow = _credentials_of(login_challenge.user)
     if not allow:
         return None
-    # A login challenge gets its options once, as it is made: there is none to replace.
     challenge = _new_challenge(
-        login_challenge.expires_at, replace=False, login_challenge=login_challenge
+        login_challenge.expires_at, replace=replace, login_challenge=login_challenge
     )
     return _webauthn.request_options(
         challenge=challenge,
         timeout=_seconds_until(login_challenge.expires_at),
         allow=allow,
         user_verification_required=False,
+    )
+
+
+def reverify_options(user) -> dict | None:
+    """
+    Request options for a step-up of the signed-in ``user``: their active passkeys in
+    ``allowCredentials``, user verification preferred, a fresh challenge bound to the user
+    that expires after ``CHALLENGE_LIFETIME`` and replaces their earlier one. None when the
+    user has no active passkey.
+    """
+    allow = _credentials_of(user)
+    if not allow:
+        return None
+    lifetime = twostep_settings.CHALLENGE_LIFETIME
+    challenge = _new_challenge(timezone.now() + timedelta(seconds=lifetime), user=user)
+    return _webauthn.request_options(
+        challenge=challenge, timeout=lifetime, allow=allow, user_verification_required=False
     )
 
 
@@ -183,6 +201,21 @@ def verify_second_step(login_challenge, credential, method=None) -> TwoStepMetho
     return found
 
 
+def verify_reverify(user, credential, method=None) -> TwoStepMethod:
+    """
+    Accept the assertion ``credential`` for ``user``'s step-up challenge (of
+    ``reverify_options``) once; the caller has locked the user's profile. The credential must
+    be an active passkey of ``user`` (and ``method``, when given). Returns the method, its row
+    locked and ``last_used_at`` set.
+    """
+    parsed = _webauthn.parse_authentication(credential)
+    found = _credential_method(parsed, user=user)
+    if method is not None and found.pk != method.pk:
+        raise InvalidPasskey(method=found)
+    _accept(parsed, found, PasskeyChallenge.objects.filter(user=user), require_uv=False)
+    return found
+
+
 def verify_passwordless(challenge, credential) -> TwoStepMethod:
     """
     Accept the assertion ``credential`` for the ``challenge`` of ``passwordless_options``
@@ -192,7 +225,9 @@ def verify_passwordless(challenge, credential) -> TwoStepMethod:
     """
     parsed = _webauthn.parse_authentication(credential)
     ceremony = _webauthn.digest(_webauthn.decode(challenge))
-    rows = PasskeyChallenge.objects.filter(digest=ceremony, method=None, login_challenge=None)
+    rows = PasskeyChallenge.objects.filter(
+        digest=ceremony, method=None, login_challenge=None, user=None
+    )
     found = _credential_method(parsed)
     if parsed.response.user_handle is None:
         raise InvalidPasskey(method=found)

@@ -77,7 +77,8 @@ class PasskeyChallenge(models.Model):
     """
     The challenge of one WebAuthn ceremony, stored as the SHA-256 digest of its 32 bytes.
     Bound to the pending passkey ``method`` it registers, to the ``login_challenge`` whose
-    second step it is, or to neither (a sign-in with a passkey alone, found by its digest).
+    second step it is, to the signed-in ``user`` who re-verifies (step-up), or to none (a
+    sign-in with a passkey alone, found by its digest).
     It works once (deleted when a credential verifies against it), expires with what it is
     bound to (``expires_at``), and a new one for the same binding replaces the old.
     """
@@ -88,6 +89,13 @@ class PasskeyChallenge(models.Model):
     )
     login_challenge = models.ForeignKey(
         LoginChallenge, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

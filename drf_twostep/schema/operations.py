@@ -157,11 +157,26 @@ reverify = extend_schema(
                 ErrorCode.INVALID_CODE,
                 ErrorCode.CODE_ALREADY_USED,
                 ErrorCode.INVALID_RECOVERY_CODE,
+                ErrorCode.INVALID_PASSKEY,
                 ErrorCode.METHOD_NOT_ALLOWED,
             ),
             404: error(ErrorCode.NOT_FOUND),
             409: error(ErrorCode.TWO_STEP_NOT_ENABLED),
             429: error(ErrorCode.TOO_MANY_ATTEMPTS, ErrorCode.THROTTLED),
+        }
+    ),
+)
+
+reverify_options = extend_schema(
+    tags=[TAG],
+    operation_id="two_step_reverify_options",
+    request=None,
+    responses=authenticated(
+        {
+            200: s.ReverifyOptionsSerializer,
+            400: error(ErrorCode.METHOD_NOT_ALLOWED),
+            409: error(ErrorCode.TWO_STEP_NOT_ENABLED),
+            429: THROTTLED,
         }
     ),
 )

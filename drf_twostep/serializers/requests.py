@@ -59,7 +59,16 @@ class VerifyLoginSerializer(SecondStepSerializer):
 
 
 class ReverifySerializer(SecondStepSerializer):
-    """``two-step/reverify/``: a code of an authenticator app, or a recovery code."""
+    """``two-step/reverify/``: a code of an authenticator app, a recovery code, or a passkey's
+    assertion for the options of ``two-step/reverify/options/``."""
+
+    credential = AuthenticationCredentialField(
+        required=False,
+        help_text=_(
+            "A passkey's assertion (toJSON() of navigator.credentials.get()) for the options "
+            "of two-step/reverify/options/, no code."
+        ),
+    )
 
 
 class PasskeyLoginSerializer(serializers.Serializer):

@@ -147,6 +147,15 @@ class PasskeyOptionsSerializer(serializers.Serializer):
     )
 
 
+class ReverifyOptionsSerializer(serializers.Serializer):
+    public_key = RequestOptionsField(
+        help_text=_(
+            "The options of navigator.credentials.get() for the caller's passkeys; send its "
+            "credential to two-step/reverify/."
+        )
+    )
+
+
 class ConfirmResponseSerializer(CredentialFieldsMixin, serializers.Serializer):
     method = MethodSerializer()
     recovery_codes = serializers.ListField(child=serializers.CharField(), required=False)

@@ -30,7 +30,7 @@ from .organizations import (
 )
 from .passkeys import passwordless_login, passwordless_options
 from .recovery import recovery_codes_pdf, regenerate_recovery_codes
-from .reverify import reverify
+from .reverify import reverify, reverify_passkey_options
 from .second_step import send_login_code, start_second_step
 from .status import status
 
@@ -57,6 +57,7 @@ __all__ = [
     "reset_member",
     "reset_two_step",
     "reverify",
+    "reverify_passkey_options",
     "send_login_code",
     "start_second_step",
     "status",

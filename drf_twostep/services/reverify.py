@@ -7,9 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..constants import EventKind
+from ..enforcement import get_state
 from ..exceptions import (
     CodeAlreadyUsed,
     InvalidCode,
+    InvalidPasskey,
     InvalidRecoveryCode,
     MethodNotAllowed,
     NotFound,
@@ -22,6 +24,7 @@ from ..methods.passkey import KIND as PASSKEY
 from ..models import TwoStepMethod
 from ._challenges import count_failure
 from ._common import profile_for_update, record_event, record_events, state_changed
+from .passkey_steps import failure_event, reverify_options, reverify_step
 
 # The profile's fields a passed second step changes.
 VERIFIED_FIELDS = ["failed_attempts", "locked_until", "last_verified_at", "verified_credential"]
@@ -31,19 +34,41 @@ class CannotReverify(TwoStepError):
     default_detail = _("This credential cannot be re-verified. Sign in again.")
 
 
-def reverify(request, code=None, method_id=None, recovery_code=None) -> dict:
-    """
-    Mark the request's credential as verified now, after a code of one of the user's
-    authenticator apps (``method_id``, default: their default one, else their first) or a
-    recovery code. Wrong codes count toward the same lockout as the sign-in's. Returns
-    ``verified_at`` and, when the issuer hands out a new credential for it (Simple JWT, knox),
-    that credential's fields; a recovery code's replacement as ``recovery_codes``.
-    """
-    user = request.user
+def _issuer_class(request):
+    """The issuer of the request's credential, which re-verifies it; ``CannotReverify``
+    for a credential that no issuer of the package made."""
     authenticator = getattr(request, "successful_authenticator", None)
     issuer_class = getattr(authenticator, "issuer_class", None)
     if issuer_class is None:
         raise CannotReverify()
+    return issuer_class
+
+
+def reverify_passkey_options(request) -> dict:
+    """``two-step/reverify/options/``: request options for the caller's passkeys, with a
+    challenge bound to the caller that works once and expires (``CHALLENGE_LIFETIME``), in
+    place of their earlier one. ``TwoStepNotEnabled`` without 2SV, ``MethodNotAllowed``
+    without an active passkey."""
+    _issuer_class(request)
+    user = request.user
+    if not get_state(user).enabled:
+        raise TwoStepNotEnabled()
+    with transaction.atomic():
+        return {"public_key": reverify_options(user)}
+
+
+def reverify(request, code=None, method_id=None, recovery_code=None, credential=None) -> dict:
+    """
+    Mark the request's credential as verified now, after a code of one of the user's
+    authenticator apps (``method_id``, default: their default one, else their first), a
+    recovery code, or a passkey's assertion (``credential``, for the challenge of
+    ``reverify_passkey_options``; ``method_id``, when given, must be that passkey). Wrong codes and
+    assertions count toward the same lockout as the sign-in's. Returns ``verified_at`` and,
+    when the issuer hands out a new credential for it (Simple JWT, knox), that credential's
+    fields; a recovery code's replacement as ``recovery_codes``.
+    """
+    user = request.user
+    issuer_class = _issuer_class(request)
     now = timezone.now()
     failure = None
     with transaction.atomic():
@@ -53,11 +78,18 @@ def reverify(request, code=None, method_id=None, recovery_code=None) -> dict:
         wait = profile.lock_remaining(now)
         if wait:
             raise TooManyAttempts(wait)
-        method = None if recovery_code is not None else _code_method(user, method_id)
+        method = replacement = None
         try:
-            replacement = accept(user, method, code, recovery_code)
-        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode) as exc:
+            if recovery_code is not None:
+                replacement = accept(user, None, None, recovery_code)
+            elif credential is not None:
+                method = reverify_step(user, credential, method_id)
+            else:
+                method = _code_method(user, method_id)
+                accept(user, method, code, None)
+        except (InvalidCode, CodeAlreadyUsed, InvalidRecoveryCode, InvalidPasskey) as exc:
             failure = exc
+            method = method or getattr(exc, "method", None)
             locked = count_failure(profile, now)
         else:
             profile.failed_attempts = 0
@@ -92,9 +124,7 @@ def accept(user, method, code, recovery_code):
 def record_failure(request, user, failure, method, profile, locked) -> None:
     """The events of a refused step-up: the wrong or replayed code, and a lockout."""
     kinds = [
-        EventKind.CODE_REPLAYED
-        if isinstance(failure, CodeAlreadyUsed)
-        else EventKind.VERIFICATION_FAILED
+        EventKind.CODE_REPLAYED if isinstance(failure, CodeAlreadyUsed) else failure_event(failure)
     ]
     if locked:
         kinds.append(EventKind.LOCKED_OUT)

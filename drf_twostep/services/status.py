@@ -33,7 +33,7 @@ def status(user, *, profile=LOAD, methods=None, known=None) -> dict:
     else:
         codes = list(RecoveryCode.objects.filter(user=user).values_list("created_at", flat=True))
         remaining, created_at = len(codes), min(codes, default=None)
-    given = {}
+    given: dict = {}
     if known is not None:
         # A user in no organization with a policy: nothing to load. The profile read with
         # ``known`` holds when an unmet requirement applies.

@@ -109,8 +109,22 @@ class ReverifyView(UserView):
             code=data.get("code"),
             method_id=data.get("method"),
             recovery_code=data.get("recovery_code"),
+            credential=data.get("credential"),
         )
         return Response(s.ReverifyResponseSerializer(result).data)
+
+
+class ReverifyOptionsView(UserView):
+    """Start a step-up with a passkey: the options of ``navigator.credentials.get()`` for the
+    caller's passkeys, whose credential goes to ``two-step/reverify/``."""
+
+    serializer_class = None
+    throttle_classes = [VerifyThrottle]
+
+    @operations.reverify_options
+    def post(self, request):
+        result = services.reverify_passkey_options(request)
+        return Response(s.ReverifyOptionsSerializer(result).data)
 
 
 class LogoutView(UserView):

@@ -31,9 +31,10 @@ pytestmark = [
 ]
 
 
-def _verify_in_children(calls):
-    """Fork a worker per ``(challenge, credential)``; all verify a passkey alone at once.
-    Returns the sorted outcomes: "ok" or the exception's class name."""
+def _verify_in_children(calls, verify=passkeys.verify_passwordless):
+    """Fork a worker per ``(challenge, credential)`` (``verify``'s arguments); all verify at
+    once, by default a passkey alone. Returns the sorted outcomes: "ok" or the exception's
+    class name."""
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(len(calls)), context.Queue()
 
@@ -43,7 +44,7 @@ def _verify_in_children(calls):
         barrier.wait(timeout=30)
         try:
             with override_settings(DRF_TWOSTEP=SETTINGS):
-                committed(passkeys.verify_passwordless, challenge, credential)
+                committed(verify, challenge, credential)
         except Exception as exc:  # noqa: BLE001 - reported to the parent
             results.put(type(exc).__name__)
         else:
@@ -79,3 +80,11 @@ def test_clones_with_the_same_count_at_once_are_accepted_once(user):
     outcomes = _verify_in_children(calls)
     assert outcomes == ["PasskeyCloneSuspected"] * (WORKERS - 1) + ["ok"]
     assert PasskeyCredential.objects.get(method=method).sign_count == 6
+
+
+@override_settings(DRF_TWOSTEP=SETTINGS)
+def test_the_same_step_up_assertion_sent_at_once_is_accepted_once(user):
+    _, authenticator = enroll(user)
+    assertion = authenticator.get(passkeys.reverify_options(user))
+    outcomes = _verify_in_children([(user, assertion)] * WORKERS, passkeys.verify_reverify)
+    assert outcomes == ["InvalidPasskey"] * (WORKERS - 1) + ["ok"]

@@ -301,6 +301,15 @@ def probe_reverify(world, actor):
     return [with_method, with_code]
 
 
+def probe_reverify_options(world, actor):
+    # Only the caller's own passkeys are offered: the actors have none (and the victim's
+    # methods are not theirs), with or without the passkeys extra.
+    with _passkeys_on():
+        response = actor.client.post(url("reverify-options"), format="json")
+    _expect(actor, response, 400, "method_not_allowed")
+    return [response]
+
+
 def probe_method_list(world, actor):
     listed = actor.client.get(url("method-list"))
     _expect(actor, listed, 200)
@@ -418,6 +427,7 @@ PROBES = {
     "logout": ({"post"}, probe_logout),
     "status": ({"get"}, probe_status),
     "reverify": ({"post"}, probe_reverify),
+    "reverify-options": ({"post"}, probe_reverify_options),
     "method-list": ({"get", "post"}, probe_method_list),
     "method-detail": ({"patch", "delete"}, probe_method_detail),
     "method-confirm": ({"post"}, probe_method_confirm),

@@ -23,7 +23,7 @@ import drf_twostep
 from drf_twostep import sms
 from drf_twostep.crypto import keyed_digests
 from drf_twostep.models import TwoStepProfile
-from drf_twostep.settings import twostep_settings
+from drf_twostep.settings import SETTINGS_NAME, twostep_settings
 from tests.helpers import AUTH, PASSWORD, enable_totp, login, start_setup, verify
 
 PACKAGE = Path(drf_twostep.__file__).parent
@@ -249,6 +249,35 @@ def test_a_failed_password_step_answers_the_same_in_one_query_and_one_hash(
     assert response.json() == reference.json()
     assert response.json()["code"] == "invalid_credentials"
     assert set(response.headers) == set(reference.headers)
+
+
+def test_a_two_step_sign_in_computes_one_password_hash_in_login_and_none_after(
+    api, user_with_totp, settings, monkeypatch
+):
+    """The password is checked once, in login/: login/verify/ (a code with remember_device, or
+    a recovery code) computes no hash, and neither does remembering the device; login/ with
+    a trusted device's token computes the password's one. So with a slow hasher a two-step
+    sign-in costs about what a password-only one does (the load test measures it)."""
+    current = getattr(settings, SETTINGS_NAME, None) or {}
+    setattr(settings, SETTINGS_NAME, {**current, "REMEMBER_DEVICE_DAYS": 30})
+    two_step = user_with_totp
+    hashing = HashingSpy(monkeypatch)
+    hashes = []
+
+    def answer(response):
+        assert response.status_code == 200, response.content
+        hashes.append(hashing.count)
+        hashing.count = 0
+        return response.json()
+
+    challenge = answer(login(api))["challenge"]
+    device = answer(verify(api, challenge, code=two_step.code(), remember_device=True))
+    assert device["device_token"]
+    challenge = answer(login(api))["challenge"]
+    assert answer(verify(api, challenge, recovery_code=two_step.recovery_codes[0]))["token"]
+    body = {"username": "alice", "password": PASSWORD, "device_token": device["device_token"]}
+    assert answer(api.post(AUTH + "login/", body, format="json"))["status"] == "authenticated"
+    assert hashes == [1, 0, 1, 0, 1]
 
 
 def test_only_the_right_password_tells_whether_2sv_is_on(api, people):

@@ -1,13 +1,16 @@
 /*
  * The drf-twostep demo web app. It talks to the server only through the public HTTP API
  * (docs/API.md), as any front end would: `Authorization: Token <key>`, with the key kept in
- * sessionStorage. Screens are routes after the hash (#/signin, #/account, ...).
+ * sessionStorage. Screens are routes after the hash (#/signin, #/account, ...). A trusted
+ * device's token ("Remember this device") is kept in localStorage, per username, and sent
+ * with the next `login/`.
  */
 "use strict";
 
 const AUTH = "/api/auth/";
 const ME = "/api/me/";
 const TOKEN_KEY = "drf-twostep-demo.token";
+const DEVICES_KEY = "drf-twostep-demo.devices";
 
 const KIND_LABELS = {
   authenticator_app: "Authenticator app",
@@ -64,6 +67,38 @@ const session = {
   set token(value) {
     if (value) sessionStorage.setItem(TOKEN_KEY, value);
     else sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+/**
+ * This browser's trusted devices, per username: `{token, expires_at}` from `login/verify/`
+ * with `remember_device`, and `days`, the `remember_device_days` of the user's status object
+ * when it was last seen here. `login/`'s challenge does not say whether a device may be
+ * remembered: the second step offers "Remember this device for N days" when `days` is
+ * known, "Remember this device" when it is not (a null `device_token` then means "not
+ * allowed", and is noted as days 0), and nothing when it is 0.
+ */
+const trustedDevices = {
+  all() {
+    try {
+      return JSON.parse(localStorage.getItem(DEVICES_KEY)) || {};
+    } catch (error) {
+      return {};
+    }
+  },
+  get(username) {
+    return this.all()[username] || {};
+  },
+  /** Merge `changes` into `username`'s entry; a null value removes that key. */
+  update(username, changes) {
+    const all = this.all();
+    const entry = { ...(all[username] || {}), ...changes };
+    for (const [key, value] of Object.entries(entry)) if (value === null || value === undefined) delete entry[key];
+    all[username] = entry;
+    localStorage.setItem(DEVICES_KEY, JSON.stringify(all));
+  },
+  forgetToken(username) {
+    this.update(username, { token: null, expires_at: null });
   },
 };
 
@@ -163,6 +198,7 @@ async function loadAccount() {
   state.status = await api("GET", `${AUTH}two-step/`);
   const sentAt = Date.now();
   clock.note(state.status.server_time, sentAt, sentAt);
+  if (state.me) trustedDevices.update(state.me.username, { days: state.status.remember_device_days });
 }
 
 function signedOut(message) {
@@ -290,7 +326,8 @@ const usernameHint = () =>
   state.me ? h("input", { type: "text", name: "username", autocomplete: "username", value: state.me.username, hidden: true, readonly: true }) : null;
 
 /**
- * The dialog of a step-up: a fresh code (or a recovery code) for `two-step/reverify/`.
+ * The dialog of a step-up: a fresh code for `two-step/reverify/`, or the user's passkey
+ * (`two-step/reverify/options/`, then its assertion) when they have one.
  * Resolves true once the credential is verified again, false when the user cancels.
  */
 function askForFreshCode(maxAge) {
@@ -303,11 +340,17 @@ function askForFreshCode(maxAge) {
     }, "From your authenticator app.");
     const confirm = h("button", { type: "submit" }, "Confirm");
     const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    const active = ((state.status && state.status.methods) || []).filter((m) => m.status === "active");
+    const hasPasskey = passkeysSupported() && active.some((m) => m.kind === "passkey");
+    const hasApp = !hasPasskey || active.some((m) => m.kind === "authenticator_app");
+    const passkey = hasPasskey ? h("button", { type: "button", class: hasApp ? "secondary" : null }, "Use your passkey") : null;
+    code.hidden = confirm.hidden = !hasApp;
     const headingId = nextId("reverify");
     const form = h("form", { novalidate: true },
       h("h2", { id: headingId }, "Confirm it's you"),
-      h("p", {}, `This change needs a second step from the last ${minutes} minutes. Enter a fresh code.`),
-      box, code, h("div", { class: "actions" }, confirm, cancel));
+      h("p", {}, `This change needs a second step from the last ${minutes} minutes. ` +
+        (!hasPasskey ? "Enter a fresh code." : hasApp ? "Use your passkey, or enter a fresh code." : "Use your passkey.")),
+      box, code, h("div", { class: "actions" }, confirm, passkey, cancel));
     const dialog = h("dialog", { class: "card reverify", "aria-labelledby": headingId }, form);
     let settled = false;
     const finish = (verified) => {
@@ -317,19 +360,28 @@ function askForFreshCode(maxAge) {
       dialog.remove();
       resolve(verified);
     };
+    const verified = (answer) => {
+      if (answer.token) session.token = answer.token; // issuers that hand out a new one
+      finish(true);
+    };
+    if (passkey) {
+      passkey.addEventListener("click", () => submitting(passkey, box, async () => {
+        const options = await request("POST", `${AUTH}two-step/reverify/options/`);
+        const credential = await passkeyCeremony("get", options.public_key);
+        verified(await request("POST", `${AUTH}two-step/reverify/`, { credential }));
+      }));
+    }
     cancel.addEventListener("click", () => finish(false));
     dialog.addEventListener("cancel", () => finish(false)); // Escape
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       submitting(confirm, box, async () => {
-        const answer = await request("POST", `${AUTH}two-step/reverify/`, { code: code.input.value.trim() });
-        if (answer.token) session.token = answer.token; // issuers that hand out a new one
-        finish(true);
+        verified(await request("POST", `${AUTH}two-step/reverify/`, { code: code.input.value.trim() }));
       }, { fields: [code] });
     });
     document.body.append(dialog);
     dialog.showModal();
-    code.input.focus();
+    (hasApp ? code.input : passkey).focus();
   });
 }
 
@@ -550,19 +602,26 @@ function signInScreen() {
     event.preventDefault();
     submitting(button, box, async () => {
       session.token = null;
-      const answer = await api("POST", `${AUTH}login/`, {
-        username: username.input.value,
-        password: password.input.value,
-      });
-      await afterLogin(answer);
+      const name = username.input.value;
+      const body = { username: name, password: password.input.value };
+      const remembered = trustedDevices.get(name).token;
+      if (remembered) body.device_token = remembered;
+      const answer = await api("POST", `${AUTH}login/`, body);
+      if (remembered) {
+        // Trusted no more (forgotten, expired, 2SV off): the token is of no further use.
+        const trusted = answer.status === "authenticated" && answer.two_step && answer.two_step.enabled;
+        if (trusted) state.flash = "Signed in on a trusted device: no code was needed.";
+        else trustedDevices.forgetToken(name);
+      }
+      await afterLogin(answer, name);
     }, { fields: [username, password] });
   });
   show("Sign in", [form]);
 }
 
-async function afterLogin(answer) {
+async function afterLogin(answer, username) {
   if (answer.status === "verification_required") {
-    state.login = answer;
+    state.login = { ...answer, username };
     go("#/verify");
     return;
   }
@@ -595,6 +654,7 @@ function verifyScreen() {
   const recovery = field("Recovery code", {
     name: "recovery_code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", required: true,
   }, "Like ABCD-EFGH-IJKL-MNOP-QRST-UVWX; dashes and spaces are optional.");
+  const remember = rememberChoice(trustedDevices.get(login.username).days);
   const button = h("button", { type: "submit" }, "Verify");
   const send = h("button", { type: "button", class: "secondary" }, "Send me a code");
   const toggle = h("button", { type: "button", class: "link" });
@@ -639,12 +699,13 @@ function verifyScreen() {
     }, { context: { throttled: "Codes were sent too often. Please wait before asking for another." } }),
   );
 
-  const form = h("form", { class: "card", novalidate: true }, box, intro, chooser, code, recovery, sent, button,
+  const form = h("form", { class: "card", novalidate: true }, box, intro, chooser, code, recovery, sent, remember, button,
     h("div", { class: "actions" }, send, toggle));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     submitting(button, box, async () => {
       const body = { challenge: login.challenge };
+      if (remember && remember.input.checked) body.remember_device = true;
       if (useRecovery) body.recovery_code = recovery.input.value;
       else if (method && method.kind === "passkey") body.credential = await passkeyCeremony("get", login.passkey);
       else {
@@ -665,11 +726,40 @@ function verifyScreen() {
         throw error;
       }
       state.login = null;
+      if (body.remember_device) deviceRemembered(login.username, answer);
       await afterLogin(answer);
     }, { fields: [code, recovery] });
   });
   update();
   show("2-Step Verification", [form], method && method.kind === "passkey" ? button : code.input);
+}
+
+/**
+ * "Remember this device" on the second step: for `days` days when this browser knows the
+ * user's limit, without a number when it does not; nothing when devices may not be
+ * remembered (days 0). Returns the wrapper, with `.input`, or null.
+ */
+function rememberChoice(days) {
+  if (days === 0) return null;
+  const id = nextId("remember");
+  const input = h("input", { type: "checkbox", id, name: "remember_device", "aria-describedby": `${id}-hint` });
+  const label = days ? `Remember this device for ${days} days` : "Remember this device";
+  const wrapper = h("div", { class: "remember" },
+    h("div", { class: "check" }, input, h("label", { for: id }, label)),
+    h("p", { class: "hint", id: `${id}-hint` },
+      "Next time, your password alone signs you in on this browser. Don't tick this on a shared computer."));
+  wrapper.input = input;
+  return wrapper;
+}
+
+/** Keep the device token of a second step that asked to remember this device. */
+function deviceRemembered(username, answer) {
+  if (answer.device_token) {
+    trustedDevices.update(username, { token: answer.device_token, expires_at: answer.device_expires_at });
+  } else {
+    trustedDevices.update(username, { days: 0 });
+    state.flash = "This device can't be remembered: your account doesn't allow trusted devices. Each sign-in asks for a code.";
+  }
 }
 
 /** The recovery code(s), shown once: Copy, Download PDF, and a button to go on. */
@@ -843,6 +933,7 @@ function accountScreen() {
         passkeysSupported() ? h("a", { class: "button secondary", href: "#/setup/passkey", id: "add-passkey" }, "Add a passkey") : null),
       status.enabled && recovery ? recoverySection(recovery) : null,
     ),
+    status.enabled ? devicesSection(status.remember_device_days) : null,
   ];
   const clinics = state.me.clinics || [];
   if (clinics.length) {
@@ -900,6 +991,75 @@ function methodItem(m, box, done) {
   });
   actions.append(remove);
   return item;
+}
+
+/** My Account's trusted devices (`two-step/devices/`): each with Forget, and Forget all. */
+function devicesSection(days) {
+  const username = state.me.username;
+  const box = alertBox();
+  const done = statusBox();
+  const heading = h("h2", { id: "devices-heading", tabindex: "-1" }, "Trusted devices");
+  const list = h("ul", { class: "devices", "aria-labelledby": "devices-heading", hidden: true });
+  const empty = h("p", { hidden: true }, "No trusted devices.");
+  const forgetAll = h("button", { type: "button", class: "secondary danger", hidden: true }, "Forget all devices");
+  const intro = days > 0
+    ? `On a trusted device your password alone signs you in, for up to ${days} days. To trust this browser, tick "Remember this device" when you enter a code.`
+    : "Trusted devices are off for your account: every sign-in asks for a code.";
+
+  const isThisBrowser = (device) => {
+    const mine = trustedDevices.get(username);
+    return Boolean(mine.token) && Date.parse(mine.expires_at) === Date.parse(device.expires_at);
+  };
+
+  async function load() {
+    const found = await api("GET", `${AUTH}two-step/devices/`);
+    list.replaceChildren(...found.map(deviceItem));
+    list.hidden = !found.length;
+    empty.hidden = Boolean(found.length);
+    forgetAll.hidden = !found.length;
+  }
+
+  /** After a device was forgotten: the list again, the news said, focus on the heading. */
+  async function forgotten(message) {
+    await load();
+    done.textContent = message;
+    heading.focus();
+  }
+
+  function deviceItem(device) {
+    const mine = isThisBrowser(device);
+    const name = device.name || "Unnamed device";
+    const label = [h("span", { class: "method-name" }, name)];
+    if (mine) label.push(" ", h("span", { class: "badge" }, "This browser"));
+    const details = h("p", { class: "hint" },
+      `Remembered ${formatDate(device.created_at)} · last used ${formatDate(device.last_used_at)} · ` +
+      `expires ${formatDate(device.expires_at)}` + (device.ip ? ` · from ${device.ip}` : ""));
+    const forget = h("button", { type: "button", class: "secondary danger",
+      "aria-label": `Forget ${name}${mine ? " (this browser)" : ""}, remembered ${formatDate(device.created_at)}` }, "Forget");
+    forget.addEventListener("click", () => submitting(forget, box, async () => {
+      try {
+        await api("DELETE", `${AUTH}two-step/devices/${device.id}/`);
+      } catch (error) {
+        if (error.code !== "not_found") throw error; // forgotten already
+      }
+      if (mine) trustedDevices.forgetToken(username);
+      await forgotten(`${name} was forgotten: it asks for a code at its next sign-in.`);
+    }));
+    return h("li", { class: "device" }, h("p", {}, label), details, h("div", { class: "actions" }, forget));
+  }
+
+  forgetAll.addEventListener("click", () => submitting(forgetAll, box, async () => {
+    await api("DELETE", `${AUTH}two-step/devices/`);
+    trustedDevices.forgetToken(username);
+    await forgotten("Every trusted device was forgotten: each asks for a code at its next sign-in.");
+  }));
+
+  load().catch((error) => {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status !== 401) showError(box, error);
+  });
+  return h("section", { "aria-labelledby": "devices-heading" },
+    heading, h("p", {}, intro), box, done, list, empty, h("div", { class: "actions" }, forgetAll));
 }
 
 function recoverySection(recovery) {

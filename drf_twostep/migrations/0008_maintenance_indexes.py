@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("drf_twostep", "0006_trusted_devices"),
+        ("drf_twostep", "0007_passkey_reverify"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
