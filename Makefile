@@ -59,16 +59,21 @@ test-clients: $(VENV)/.installed-clients tests_clients/node_modules/.installed
 matrix: $(VENV)/.installed-tox
 	.ci/with-pythons $(VENV)/bin/tox p $(TOX_ARGS)
 
-## bench: benchmarks against plain DRF on SQLite and PostgreSQL, and the load test (gunicorn,
-## wrk; with Django's default password hasher and with MD5); results in benchmarks/results/
+## bench: benchmarks against plain DRF on SQLite and PostgreSQL, the load test (gunicorn,
+## wrk; with Django's default password hasher and with MD5) and the scale run (10^4 to 10^6
+## users on PostgreSQL, ~20 minutes; not in CI); results in benchmarks/results/
 ## (docs/performance.md)
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_bench
 BENCH_LOAD_POSTGRES ?= postgres://postgres@127.0.0.1:5432/drf_twostep_load
+BENCH_SCALE_POSTGRES ?= postgres://postgres@127.0.0.1:5432/tw_scale
+BENCH_SCALE_SIZES ?= 10000,100000,1000000
 .PHONY: bench bench-guard
 bench: $(VENV)/.installed-bench
 	$(VPY) -m benchmarks.bench --output benchmarks/results
 	$(VPY) -m benchmarks.bench --output benchmarks/results --database $(BENCH_POSTGRES)
 	$(VPY) -m benchmarks.load --output benchmarks/results --database $(BENCH_LOAD_POSTGRES)
+	$(VPY) -m benchmarks.scale --output benchmarks/results --database $(BENCH_SCALE_POSTGRES) \
+		--sizes $(BENCH_SCALE_SIZES)
 
 ## bench-guard: query counts and same-run ratios of the hot paths (CI; SQLite, under a minute)
 bench-guard: $(VENV)/.installed-bench

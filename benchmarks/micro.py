@@ -69,12 +69,15 @@ def _peer_apps() -> list[str]:
     return ["django_otp", "django_otp.plugins.otp_totp"]
 
 
-def configure(database_url=None, *, enforcement_cache="redis"):
-    """Configure Django for the benchmarks and create their database. ``enforcement_cache``:
-    ``"redis"`` (when Redis answers), ``"locmem"`` or None. Returns the alias of the cache
-    for ENFORCEMENT_CACHE, or None."""
+def configure(database_url=None, *, enforcement_cache="redis", database_name=None, settings=None):
+    """Configure Django for the benchmarks and create their database (``database_name``, else
+    ``test_`` and the URL's). ``enforcement_cache``: ``"redis"`` (when Redis answers),
+    ``"locmem"`` or None; ``settings``: DRF_TWOSTEP (default ``twostep_settings()``). Returns
+    the alias of the cache for ENFORCEMENT_CACHE, or None."""
     import django
-    from django.conf import settings
+    from django.conf import settings as django_settings
+
+    twostep = settings or twostep_settings()
 
     caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     if enforcement_cache == "redis" and redis_reachable():
@@ -86,11 +89,14 @@ def configure(database_url=None, *, enforcement_cache="redis"):
     elif enforcement_cache == "locmem":
         caches["enforcement"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     enforcement_cache = "enforcement" if "enforcement" in caches else None
-    settings.configure(
+    database = _database(database_url)
+    if database_name:
+        database["TEST"]["NAME"] = database_name
+    django_settings.configure(
         DEBUG=False,
         SECRET_KEY="bench-not-secret-" + "x" * 40,
         ALLOWED_HOSTS=["*"],
-        DATABASES={"default": _database(database_url)},
+        DATABASES={"default": database},
         INSTALLED_APPS=[
             "django.contrib.auth",
             "django.contrib.contenttypes",
@@ -130,7 +136,7 @@ def configure(database_url=None, *, enforcement_cache="redis"):
             ],
             "EXCEPTION_HANDLER": "drf_twostep.exceptions.exception_handler",
         },
-        DRF_TWOSTEP=twostep_settings(),
+        DRF_TWOSTEP=twostep,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         LOGGING_CONFIG=None,
     )
@@ -174,10 +180,11 @@ class Client:
 
     def request(self, method, path, body=None, token=None):
         data = b"" if body is None else json.dumps(body).encode()
+        path, _, query = path.partition("?")
         environ = {
             "REQUEST_METHOD": method,
             "PATH_INFO": path,
-            "QUERY_STRING": "",
+            "QUERY_STRING": query,
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": "8000",
             "SERVER_PROTOCOL": "HTTP/1.1",

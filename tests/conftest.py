@@ -13,6 +13,9 @@ def _database():
 
         db = dj_database_url.parse(url)
         db.setdefault("TEST", {})
+        # The scratch database's name when "test_" and the URL's will not do (a shared server).
+        if os.environ.get("DATABASE_TEST_NAME"):
+            db["TEST"]["NAME"] = os.environ["DATABASE_TEST_NAME"]
         return db
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 

@@ -36,7 +36,11 @@ class TrustedDevice(models.Model):
         verbose_name = _("trusted device")
         verbose_name_plural = _("trusted devices")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="twostep_device_user")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="twostep_device_user"),
+            # twostep_cleanup's expired devices.
+            models.Index(fields=["expires_at"], name="twostep_device_expires"),
+        ]
 
     def __str__(self):
         return self.name or self.user_agent or str(self.pk)

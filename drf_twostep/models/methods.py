@@ -67,7 +67,11 @@ class TwoStepMethod(models.Model):
         verbose_name = _("2-Step Verification method")
         verbose_name_plural = _("2-Step Verification methods")
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["user", "status"], name="twostep_method_user_status")]
+        indexes = [
+            models.Index(fields=["user", "status"], name="twostep_method_user_status"),
+            # twostep_cleanup's set-ups never confirmed in time.
+            models.Index(fields=["status", "created_at"], name="twostep_method_status_time"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user"],

@@ -45,6 +45,8 @@ class TwoStepProfile(models.Model):
     class Meta:
         verbose_name = _("2-Step Verification profile")
         verbose_name_plural = _("2-Step Verification profiles")
+        # twostep_refresh and twostep_cleanup find who has a requirement by it.
+        indexes = [models.Index(fields=["setup_required_from"], name="twostep_profile_required")]
 
     def __str__(self):
         return str(self.user)

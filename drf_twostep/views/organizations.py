@@ -11,7 +11,7 @@ from ..exceptions import ReverificationRequired
 from ..permissions import verified_within
 from ..schema import operations
 from ..settings import twostep_settings
-from .base import Pagination, UserView, boolean
+from .base import KeysetPagination, UserView, boolean
 
 
 class OrganizationView(UserView):
@@ -64,15 +64,21 @@ class MemberListView(OrganizationView, generics.ListAPIView):
     """The organization's members and whether each meets its policy. ``?compliant=false``."""
 
     serializer_class = s.MemberSerializer
-    pagination_class = Pagination
+    pagination_class = KeysetPagination
 
     def get_queryset(self):
         organization = self.get_organization()
-        members = services.organization_members(organization, services.get_policy(organization))
+        self.policy = services.get_policy(organization)
+        members = services.organization_members(organization, self.policy)
+        # What the pagination counts to choose between an exact count and an estimate.
+        self.count_basis = members
         compliant = boolean("compliant", self.request.query_params.get("compliant"))
         if compliant is not None:
             members = members.filter(compliant=compliant)
         return members
+
+    def paginate_queryset(self, queryset):
+        return services.mark_compliance(super().paginate_queryset(queryset), self.policy)
 
     @operations.members_list
     def get(self, request, *args, **kwargs):
