@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks import micro  # noqa: E402
 from benchmarks.harness import markdown_table  # noqa: E402
 
-# login/verify/'s statements, a new token each time (BEGIN and COMMIT included).
+# login/verify/'s statements for the guard's user: a member of an organization with a policy,
+# a token already issued (BEGIN and COMMIT included).
 TOTP_VERIFY = 10
 RECOVERY_VERIFY = 12
 

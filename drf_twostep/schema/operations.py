@@ -28,7 +28,6 @@ from .responses import THROTTLED, VALIDATION, authenticated, error
 # Tags name the generated clients' modules (``api.two_step_verification`` in Python): words,
 # no leading digit.
 TAG = "Two-Step Verification"
-ORG_TAG = "Organizations"
 
 # The id of a method in its path: digits only (``<int:pk>``), so never negative.
 METHOD_ID = OpenApiParameter(
@@ -336,70 +335,4 @@ devices_forget = extend_schema(
     operation_id="two_step_devices_forget",
     request=None,
     responses=authenticated({204: None, 404: error(ErrorCode.NOT_FOUND)}),
-)
-
-# -- organizations ---------------------------------------------------------------------------
-
-POLICY_CHANGE_RESPONSES = authenticated(
-    {
-        200: s.PolicySerializer,
-        400: VALIDATION,
-        403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED, ErrorCode.REVERIFICATION_REQUIRED),
-        404: error(ErrorCode.NOT_FOUND),
-    },
-    setup_allowed=False,
-)
-
-policy_retrieve = extend_schema(
-    tags=[ORG_TAG],
-    operation_id="organization_policy_retrieve",
-    responses=authenticated(
-        {200: s.PolicySerializer, 404: error(ErrorCode.NOT_FOUND)}, setup_allowed=False
-    ),
-)
-
-policy_update = extend_schema(
-    tags=[ORG_TAG],
-    operation_id="organization_policy_update",
-    request=s.PolicySerializer,
-    responses=POLICY_CHANGE_RESPONSES,
-)
-
-policy_partial_update = extend_schema(
-    tags=[ORG_TAG],
-    operation_id="organization_policy_partial_update",
-    request=s.PolicySerializer(partial=True),
-    responses=POLICY_CHANGE_RESPONSES,
-)
-
-members_list = extend_schema(
-    tags=[ORG_TAG],
-    operation_id="organization_members_list",
-    parameters=[
-        OpenApiParameter(
-            "compliant", bool, description="Only members who do (not) meet the policy."
-        )
-    ],
-    responses=authenticated(
-        {
-            200: s.MemberSerializer(many=True),
-            400: VALIDATION,
-            404: error(ErrorCode.NOT_FOUND),
-        },
-        setup_allowed=False,
-    ),
-)
-
-member_reset = extend_schema(
-    tags=[ORG_TAG],
-    operation_id="organization_member_reset_two_step",
-    request=None,
-    responses=authenticated(
-        {
-            204: None,
-            403: error(ErrorCode.TWO_STEP_SETUP_REQUIRED, ErrorCode.REVERIFICATION_REQUIRED),
-            404: error(ErrorCode.NOT_FOUND),
-        },
-        setup_allowed=False,
-    ),
 )

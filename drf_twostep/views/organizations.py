@@ -9,7 +9,7 @@ from .. import serializers as s
 from .. import services
 from ..exceptions import ReverificationRequired
 from ..permissions import verified_within
-from ..schema import operations
+from ..schema import organizations as operations
 from ..settings import twostep_settings
 from .base import KeysetPagination, UserView, boolean
 
