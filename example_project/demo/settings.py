@@ -7,6 +7,7 @@ SQLite (``example_project/db.sqlite3``) by default; set ``DATABASE_URL`` (for ex
 example ``redis://127.0.0.1:6379/0``) to share the cache between worker processes.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -139,6 +140,9 @@ DRF_TWOSTEP = {
     "ENFORCEMENT_CACHE": "default" if REDIS_URL else None,
     # "Remember this device" on the sign-in page: for 30 days after a second step.
     "REMEMBER_DEVICE_DAYS": 30,
+    # The package's throttle rates, with any given as JSON in DEMO_THROTTLE_RATES (the browser
+    # suite, whose sign-ins all come from one address, raises the sign-in rates so).
+    "THROTTLE_RATES": json.loads(os.environ.get("DEMO_THROTTLE_RATES", "{}")),
     # Passkeys (the passkeys extra, which make demo installs): the RP ID and the origins they
     # may be used from (comma-separated). An RP ID of localhost serves http://localhost only,
     # not http://127.0.0.1: open the demo at localhost to use passkeys.
