@@ -9,8 +9,15 @@ from django.contrib.auth import load_backend
 from django.db import connection
 from django.db.models import F
 
+from ..constants import EventKind
 from ..crypto import digest
-from ..exceptions import ChallengeExpired, InvalidChallenge, TooManyAttempts
+from ..exceptions import (
+    ChallengeExpired,
+    CodeAlreadyUsed,
+    InvalidChallenge,
+    PasskeyCloneSuspected,
+    TooManyAttempts,
+)
 from ..models import LoginChallenge
 from ..settings import twostep_settings
 
@@ -97,3 +104,13 @@ def complete(challenge, now) -> None:
     if not done:
         raise InvalidChallenge()
     challenge.completed_at = now
+
+
+def failure_event(exc) -> EventKind:
+    """The event a refused second step or step-up records for ``exc``: a replayed code, a
+    passkey whose sign count went back, else a failed verification."""
+    if isinstance(exc, CodeAlreadyUsed):
+        return EventKind.CODE_REPLAYED
+    if isinstance(exc, PasskeyCloneSuspected):
+        return EventKind.PASSKEY_CLONE_SUSPECTED
+    return EventKind.VERIFICATION_FAILED

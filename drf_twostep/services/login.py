@@ -23,10 +23,16 @@ from ..exceptions import (
 from ..issuers import AMR_PASSWORD, get_issuer
 from ..methods import get_method, recovery
 from ..models import TwoStepMethod
-from ._challenges import check_not_locked, complete, open_challenge, register_failure
+from ._challenges import (
+    check_not_locked,
+    complete,
+    failure_event,
+    open_challenge,
+    register_failure,
+)
 from ._common import login_completed, record_events, session_authenticated, state_changed
 from .devices import recognise, remember, sign_in_on_device
-from .passkey_steps import failure_event, key_amr, second_step
+from .passkey_steps import key_amr, second_step
 from .second_step import login_method, start_challenge
 from .sign_ins import client_of, known_fields, record_sign_in
 from .status import LOAD, status, status_fields
@@ -173,9 +179,7 @@ def _verify(
             # The counters and their events are committed together (raised after the block).
             done.failure = exc
             done.method = done.method or getattr(exc, "method", None)
-            kinds = [
-                EventKind.CODE_REPLAYED if isinstance(exc, CodeAlreadyUsed) else failure_event(exc)
-            ]
+            kinds = [failure_event(exc)]
             if register_failure(profile, login_challenge, now):
                 kinds.append(EventKind.LOCKED_OUT)
             record_events(user, kinds, request, done.method, until=profile.locked_until)

@@ -1,7 +1,6 @@
 """
 What the sign-in flows ask of passkeys: the request options of a second step or a step-up,
-an assertion as either, and what a passkey records (its RFC 8176 reference, its failure
-event).
+an assertion as either, and a passkey's RFC 8176 reference.
 The ceremonies are ``drf_twostep.methods.passkey``'s; ``services.passkeys`` is the sign-in
 with a passkey alone.
 """
@@ -10,8 +9,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from ..constants import AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY, EventKind
-from ..exceptions import MethodNotAllowed, PasskeyCloneSuspected
+from ..constants import AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY
+from ..exceptions import MethodNotAllowed
 from ..methods import get_method_class
 from ..methods import passkey as ceremonies
 from ..models import TwoStepMethod
@@ -33,13 +32,6 @@ def key_amr(method) -> str:
     """RFC 8176's reference for the passkey of ``method``: a synced passkey (backup
     eligible) is a software-secured key, one bound to its device a hardware-secured key."""
     return AMR_SOFTWARE_KEY if method.passkey.backup_eligible else AMR_HARDWARE_KEY
-
-
-def failure_event(exc) -> EventKind:
-    """The event a failed passkey records."""
-    if isinstance(exc, PasskeyCloneSuspected):
-        return EventKind.PASSKEY_CLONE_SUSPECTED
-    return EventKind.VERIFICATION_FAILED
 
 
 # -- the second step ------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from ..constants import AMR_MULTIPLE_FACTORS, EventKind, LoginStatus
 from ..exceptions import InvalidPasskey, TooManyAttempts
 from ..issuers import get_issuer
 from ..methods import passkey as ceremonies
-from ._challenges import count_failure
+from ._challenges import count_failure, failure_event
 from ._common import login_completed, profile_for_update, record_event, state_changed
 from .devices import remember
-from .passkey_steps import failure_event, key_amr, require
+from .passkey_steps import key_amr, require
 from .sign_ins import client_of, known_fields, record_sign_in
 from .status import status
 

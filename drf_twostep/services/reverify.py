@@ -22,9 +22,9 @@ from ..exceptions import (
 from ..methods import get_method, recovery
 from ..methods.passkey import KIND as PASSKEY
 from ..models import TwoStepMethod
-from ._challenges import count_failure
+from ._challenges import count_failure, failure_event
 from ._common import profile_for_update, record_event, record_events, state_changed
-from .passkey_steps import failure_event, reverify_options, reverify_step
+from .passkey_steps import reverify_options, reverify_step
 
 # The profile's fields a passed second step changes.
 VERIFIED_FIELDS = ["failed_attempts", "locked_until", "last_verified_at", "verified_credential"]
@@ -123,9 +123,7 @@ def accept(user, method, code, recovery_code):
 
 def record_failure(request, user, failure, method, profile, locked) -> None:
     """The events of a refused step-up: the wrong or replayed code, and a lockout."""
-    kinds = [
-        EventKind.CODE_REPLAYED if isinstance(failure, CodeAlreadyUsed) else failure_event(failure)
-    ]
+    kinds = [failure_event(failure)]
     if locked:
         kinds.append(EventKind.LOCKED_OUT)
     record_events(user, kinds, request, method, until=profile.locked_until)

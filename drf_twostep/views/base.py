@@ -85,12 +85,12 @@ class KeysetPagination(Pagination):
         rows = rows[:size]
         if backwards:
             rows.reverse()
-        self.next_key = (
-            rows[-1].pk if rows and (more if not backwards else before is not None) else None
-        )
-        self.previous_key = (
-            rows[0].pk if rows and (more if backwards else after is not None) else None
-        )
+        # Read forwards, there is a next page when more rows came, a previous one when the page
+        # started after a key; read backwards, the other way round.
+        has_next = before is not None if backwards else more
+        has_previous = more if backwards else after is not None
+        self.next_key = rows[-1].pk if rows and has_next else None
+        self.previous_key = rows[0].pk if rows and has_previous else None
         return rows
 
     def get_paginated_response(self, data):
