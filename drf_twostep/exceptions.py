@@ -236,7 +236,9 @@ def error_body(exc: exceptions.APIException) -> dict:
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail
         body: dict[str, object] = (
-            dict(fields) if isinstance(fields, dict) else {"non_field_errors": fields}
+            {str(name): errors for name, errors in fields.items()}
+            if isinstance(fields, dict)
+            else {"non_field_errors": fields}
         )
         body.setdefault("detail", str(_("Invalid input.")))
         body["code"] = ErrorCode.INVALID.value
