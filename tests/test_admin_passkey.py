@@ -184,11 +184,12 @@ def test_the_passkey_step_speaks_the_users_language(browser, staff):
 
 def test_the_queries_of_the_passkey_step(browser, staff, django_assert_num_queries):
     credential = staff.get(options_of(password_step(browser)))
-    # What the same step costs with a code of an authenticator app (35: the session, the
+    # What the same step costs with a code of an authenticator app (36: the session, the
     # challenge and methods for the form, login/verify/'s transaction with the session
-    # signed in, rotated and recorded, the session saved), less the code's UPDATE, plus the
-    # ceremony's: the passkey method locked, its challenge found and deleted, the sign count
-    # and the last use.
-    with django_assert_num_queries(39):
+    # signed in, rotated and recorded, whether the client is new (the admin's password step
+    # does not look it up), the session saved), less the code's UPDATE, plus the ceremony's:
+    # the passkey method locked, its challenge found and deleted, the sign count and the
+    # last use.
+    with django_assert_num_queries(40):
         response = with_credential(browser, credential)
     assert response.status_code == 302

@@ -407,9 +407,8 @@ def test_login_of_a_two_step_user_costs_four_queries(
 VERIFY_OPENS = [
     "BEGIN",
     # The challenge with its user and their profile, locked; with the recovery codes' count
-    # and whether an organization of the user has a policy, for the status object, and
-    # whether the user signed in from this client lately (two EXISTS on the events' index of
-    # user, client key and time), for new-device notifications.
+    # and whether an organization of the user has a policy, for the status object. Whether
+    # the client is new is on the challenge's row: login/ looked it up (tests/test_new_device.py).
     "SELECT drf_twostep_loginchallenge",
     # All of the user's methods: the one checked, and the status object's.
     "SELECT drf_twostep_twostepmethod",

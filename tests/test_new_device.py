@@ -15,7 +15,7 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from drf_twostep.clients import client_key, ip_network, user_agent_family
-from drf_twostep.models import SecurityEvent
+from drf_twostep.models import LoginChallenge, SecurityEvent
 from drf_twostep.settings import SETTINGS_NAME
 from tests.helpers import AUTH, PASSWORD, enable_totp, statements, token_client, verify
 
@@ -381,8 +381,46 @@ def test_the_second_step_from_a_new_client_costs_no_statement_more(api, user, cl
             assert verify(client, challenge, code=two_step.code()).status_code == 200
         counted[name] = statements(captured)
         clock.shift(30)
-    # Whether the client is new rides on the challenge's SELECT; its event on the sign-in's
-    # INSERT (tests/test_enforcement.py lists the statements).
+    # Whether the client is new is on the challenge's row, from login/; its event on the
+    # sign-in's INSERT (tests/test_enforcement.py lists the statements).
     assert counted["known"] == counted["new"] and len(counted["new"]) == 9
     assert counted["new"].count("INSERT drf_twostep_securityevent") == 1
     assert kinds(user)[-2:] == ["verification_succeeded", "new_device_sign_in"]
+
+
+@SIGNS_IN
+def test_the_second_step_reads_what_the_password_step_found(api, user, clock):
+    two_step = enable_totp(api, user, clock)
+    stranger = client_from(CHROME_WINDOWS, OFFICE)
+    challenge = sign_in(stranger)["challenge"]
+    stored = LoginChallenge.objects.filter(user=user).latest("pk")
+    assert stored.client_key == client_key("Chrome", "Windows", ip_network(OFFICE))
+    assert stored.client_new is True
+    with CaptureQueriesContext(connection) as captured:
+        assert verify(stranger, challenge, code=two_step.code()).status_code == 200
+    # No look-up of the events at the second step: the challenge's row had the answer.
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert reads and not [sql for sql in reads if "drf_twostep_securityevent" in sql]
+    assert new_device_events(user) == 1
+
+
+@SIGNS_IN
+@pytest.mark.parametrize(
+    "password_from, code_from, new", [("known", "new", 1), ("new", "known", 0)]
+)
+def test_a_client_that_changes_between_the_steps_is_looked_up_again(
+    api, user, clock, password_from, code_from, new
+):
+    two_step = enable_totp(api, user, clock)
+    clients = {"known": APIClient(), "new": client_from(CHROME_WINDOWS, OFFICE)}
+    challenge = sign_in(clients[password_from])["challenge"]
+    with CaptureQueriesContext(connection) as captured:
+        answer = verify(clients[code_from], challenge, code=two_step.code())
+    assert answer.status_code == 200, answer.content
+    # The second step's client is the one that counts: one look-up more (two EXISTS).
+    done = statements(captured)
+    assert len(done) == 10 and done[-4:-2] == [
+        "SELECT auth_user",
+        "INSERT drf_twostep_securityevent",
+    ]
+    assert new_device_events(user) == new

@@ -26,7 +26,7 @@ from ..exceptions import NotFound
 from ..models import TrustedDevice
 from ..settings import twostep_settings
 from ._common import login_completed, profile_for_update, state_changed
-from .sign_ins import record_sign_in
+from .sign_ins import is_new, record_sign_in
 
 # The longest device token accepted (a token is 43 characters); longer ones are ignored.
 DEVICE_TOKEN_MAX_LENGTH = 128
@@ -107,7 +107,7 @@ def sign_in_on_device(request, user, device, issuer, *, client, known) -> dict |
         profile.save(update_fields=["last_verified_at", "verified_credential"])
         state_changed(user)
         kinds = [EventKind.TRUSTED_DEVICE_USED]
-        record_sign_in(user, kinds, request, client=client, known=known)
+        record_sign_in(user, kinds, request, client=client, new=is_new(known))
         login_completed(request, user, issuer)
     return credential
 

@@ -34,7 +34,7 @@ from ._common import login_completed, record_events, session_authenticated, stat
 from .devices import recognise, remember, sign_in_on_device
 from .passkey_steps import key_amr, second_step
 from .second_step import login_method, start_challenge
-from .sign_ins import client_of, known_fields, record_sign_in
+from .sign_ins import client_of, is_new, known_fields, new_at_second_step, record_sign_in
 from .status import LOAD, status, status_fields
 
 
@@ -69,11 +69,11 @@ def login(request, username, password, *, device_token=None, issuer=None) -> dic
             else None
         )
         if credential is None:
-            return start_challenge(user, request)
+            return start_challenge(user, request, client=client, new=is_new(known))
         return _authenticated(request, user, credential)
     with transaction.atomic():  # the credential and the sign-in's writes, or nothing
         credential = issuer.issue(request, user, verified=False, profile=profile)
-        record_sign_in(user, [EventKind.SIGNED_IN], request, client=client, known=known)
+        record_sign_in(user, [EventKind.SIGNED_IN], request, client=client, new=is_new(known))
         login_completed(request, user, issuer)
     # Inside a grace period the credential works everywhere: the status object's
     # grace_period_ends_at tells the client to suggest setting up, not to insist.
@@ -151,13 +151,9 @@ def _verify(
     amr = {}
     client = client_of(request)
     with transaction.atomic():
-        # With what the answer's status object reads and whether the client is new, so that
-        # neither costs a query of its own.
+        # With what the answer's status object reads, so that it costs no query of its own.
         login_challenge = done.known = open_challenge(
-            challenge,
-            now,
-            related=issuer.user_relations(),
-            annotations={**status_fields(), **known_fields(client, now)},
+            challenge, now, related=issuer.user_relations(), annotations=status_fields()
         )
         user = done.user = login_challenge.user
         profile = done.profile = user.two_step
@@ -196,7 +192,8 @@ def _verify(
         kinds = [EventKind.VERIFICATION_SUCCEEDED]
         if recovery_code is not None:
             kinds.insert(0, EventKind.RECOVERY_CODE_USED)
-        record_sign_in(user, kinds, request, done.method, client=client, known=login_challenge)
+        new = new_at_second_step(login_challenge, client, now)
+        record_sign_in(user, kinds, request, done.method, client=client, new=new)
         login_completed(request, user, issuer, login_challenge)
         if remember_device:
             done.credential.update(remember(request, user, now))

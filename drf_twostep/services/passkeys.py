@@ -20,7 +20,7 @@ from ._challenges import count_failure, failure_event
 from ._common import login_completed, profile_for_update, record_event, state_changed
 from .devices import remember
 from .passkey_steps import key_amr, require
-from .sign_ins import client_of, known_fields, record_sign_in
+from .sign_ins import client_of, is_new, known_fields, record_sign_in
 from .status import status
 
 # -- a passkey alone ------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def passwordless_login(
             )
             state_changed(user)
             kinds = [EventKind.VERIFICATION_SUCCEEDED]
-            record_sign_in(user, kinds, request, method, client=client, known=profile)
+            record_sign_in(user, kinds, request, method, client=client, new=is_new(profile))
             login_completed(request, user, issuer)
             if remember_device:
                 credential.update(remember(request, user, now))

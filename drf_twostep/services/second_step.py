@@ -27,7 +27,10 @@ def start_second_step(request, user) -> dict:
     return start_challenge(user, request)
 
 
-def start_challenge(user, request=None) -> dict:
+def start_challenge(user, request=None, *, client=None, new=None) -> dict:
+    """A new challenge for ``user``, and the ``verification_required`` answer. ``client``
+    (``sign_ins.Client``) gave the password and was ``new`` to the user (``sign_ins.is_new``),
+    when the caller looked it up."""
     raw = secrets.token_urlsafe(CHALLENGE_BYTES)
     lifetime = twostep_settings.CHALLENGE_LIFETIME
     now = timezone.now()
@@ -37,6 +40,8 @@ def start_challenge(user, request=None) -> dict:
         backend=getattr(user, "backend", "") or "",
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
+        client_key=client.key if client else "",
+        client_new=new if client else None,
     )
     methods = active_methods(user)
     default = next((m for m in methods if m.is_default), methods[0] if methods else None)

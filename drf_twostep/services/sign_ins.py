@@ -8,7 +8,9 @@ IP's network) on its events. A sign-in from a client the user has not signed in 
 first sign-in of a user (no sign-in with a client key before it) records nothing more.
 
 Whether the client is known is two ``EXISTS`` over the index (user, client key, time) that
-ride on a query each flow makes anyway (``known_fields``), so that it costs no statement.
+ride on a query each flow makes anyway (``known_fields``), so that it costs no statement. The
+password's step stores the answer on the login challenge, with the client's key; the second
+step from the same client reads it there (``new_at_second_step``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext
 
 from ..adapter import get_adapter
@@ -72,12 +76,23 @@ def is_new(known) -> bool:
     return bool(known.sign_in_seen and not known.sign_in_known)
 
 
-def record_sign_in(user, kinds, request, method=None, *, client: Client, known):
+def new_at_second_step(login_challenge, client: Client, now) -> bool:
+    """Whether the second step of ``login_challenge``, from ``client``, comes from a client new
+    to the user: as the password's step found it when that came from the same client, else
+    looked up now (one statement: a challenge the Django admin started, or a client that
+    changed between the steps)."""
+    same_client = constant_time_compare(login_challenge.client_key, client.key)
+    if login_challenge.client_new is not None and same_client:
+        return login_challenge.client_new
+    users = get_user_model()._default_manager.filter(pk=login_challenge.user_id)
+    return is_new(users.annotate(**known_fields(client, now, OuterRef("pk"))).get())
+
+
+def record_sign_in(user, kinds, request, method=None, *, client: Client, new: bool):
     """Record the events ``kinds`` of a completed sign-in in one INSERT, each with the
-    client's key, and ``new_device_sign_in`` with them when the client is new (``known``:
-    a row with ``known_fields``)."""
+    client's key, and ``new_device_sign_in`` with them when the client is ``new``."""
     kinds = list(kinds)
-    if is_new(known):
+    if new:
         kinds.append(EventKind.NEW_DEVICE_SIGN_IN)
     return record_events(
         user,
