@@ -309,11 +309,12 @@ class Scenarios:
         TwoStepMethod.objects.filter(pk=method_id or self.alice_method).update(last_used_step=None)
 
     def _challenge(self, user):
-        """A fresh login challenge for ``user``, as ``login/`` makes it."""
-        from drf_twostep.services.second_step import start_challenge
-
-        user.backend = "django.contrib.auth.backends.ModelBackend"  # as authenticate() sets
-        return start_challenge(user)["challenge"]
+        """A fresh login challenge for ``user``, from ``login/`` (which stores whether the
+        client is new on it, for the second step from the same client)."""
+        body = {"username": user.get_username(), "password": PASSWORD}
+        started = json.loads(self.client.ok("POST", "/api/auth/login/", body))
+        assert started["status"] == "verification_required", started
+        return started["challenge"]
 
     def _verified_token(self, user):
         self._allow_code_again()
