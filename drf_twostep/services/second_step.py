@@ -41,7 +41,7 @@ def start_challenge(user, request=None, *, client=None, new=None) -> dict:
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
         client_key=client.key if client else "",
-        client_new=new if client else None,
+        client_new=new,
     )
     methods = active_methods(user)
     default = next((m for m in methods if m.is_default), methods[0] if methods else None)
